@@ -1,0 +1,1 @@
+"""platform-kpis: engineering exhaust into platform KPI marts."""

@@ -1,0 +1,1 @@
+"""A local simulator of the GitHub, PagerDuty and Zendesk APIs with known ground truth."""

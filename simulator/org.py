@@ -1,0 +1,168 @@
+"""The synthetic organisation: teams, people, repositories, services and customers.
+
+Everything is a pure function of (seed, scale). Each domain model (GitHub, PagerDuty,
+Zendesk) generates its whole timeline up to ``horizon`` at construction; the API shows it as
+of the clock, so advancing the clock reveals the next day of activity deterministically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+TEAM_NAMES = ["checkout", "platform", "search", "payments", "identity", "growth", "mobile",
+              "data", "infra", "billing", "messaging", "catalog"]
+FIRST_NAMES = ["dana", "omar", "yuki", "lena", "ravi", "sofia", "kwame", "ines", "tariq",
+               "mei", "jonas", "ana", "li", "noah", "zara", "ivan", "amara", "felix", "hana",
+               "diego", "priya", "tom", "nia", "oleg"]
+OWNER = "acme"
+EPOCH = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: weeks line up with ISO weeks
+
+
+@dataclass(frozen=True)
+class Scale:
+    teams: int = 3
+    repos_per_team: int = 2
+    members_per_team: int = 4
+    days: int = 56
+    activity: float = 1.0  # multiplies every per-day event rate
+    customers: int = 40
+    horizon_days: int = 60  # days the clock may advance past the initial "now"
+
+
+@dataclass(frozen=True)
+class Person:
+    login: str
+    name: str
+    email: str
+    pd_user_id: str
+    team: str | None  # None: not in the catalog (an outsider)
+    pd_in_catalog: bool = True  # False: the catalog maps this member by e-mail only
+
+
+@dataclass
+class TeamModel:
+    name: str
+    repos: list[str]
+    services: list[str]
+    members: list[Person]
+
+
+@dataclass
+class Org:
+    seed: int
+    scale: Scale
+    teams: list[TeamModel]
+    outsiders: list[Person]
+    unmapped_services: list[str]
+    workflow_repos: list[str]
+    start: datetime = EPOCH
+    budget_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def now0(self) -> datetime:
+        """The clock's initial 'now': the end of the generated history."""
+        return self.start + timedelta(days=self.scale.days)
+
+    @property
+    def horizon(self) -> datetime:
+        return self.now0 + timedelta(days=self.scale.horizon_days)
+
+    @property
+    def people(self) -> list[Person]:
+        return [p for t in self.teams for p in t.members] + self.outsiders
+
+    @property
+    def repos(self) -> list[str]:
+        return [r for t in self.teams for r in t.repos]
+
+    @property
+    def services(self) -> list[str]:
+        return [s for t in self.teams for s in t.services] + self.unmapped_services
+
+    def team_of_repo(self, repo: str) -> str | None:
+        return next((t.name for t in self.teams if repo in t.repos), None)
+
+    def team_of_service(self, service_id: str) -> str | None:
+        return next((t.name for t in self.teams if service_id in t.services), None)
+
+    def rng(self, *parts: object) -> random.Random:
+        """An independent, reproducible random stream per purpose."""
+        digest = hashlib.sha256(repr((self.seed, *parts)).encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    @classmethod
+    def generate(cls, seed: int = 1, scale: Scale | None = None) -> Org:
+        scale = scale or Scale()
+        rng = random.Random(seed)
+        names = [TEAM_NAMES[i % len(TEAM_NAMES)] + ("" if i < len(TEAM_NAMES) else str(i))
+                 for i in range(scale.teams)]
+        teams: list[TeamModel] = []
+        person_no = 0
+
+        def person(team: str | None) -> Person:
+            nonlocal person_no
+            first = FIRST_NAMES[person_no % len(FIRST_NAMES)]
+            login = first if person_no < len(FIRST_NAMES) else f"{first}{person_no}"
+            person_no += 1
+            return Person(login=login, name=f"{first.title()} Example",
+                          email=f"{login}@acme.example", pd_user_id=f"PU{person_no:05d}",
+                          team=team)
+
+        for name in names:
+            repos = [f"{OWNER}/{name}-{kind}" for kind in
+                     ["service", "web", "worker", "api", "jobs"][: scale.repos_per_team]]
+            services = [f"PS{name[:3].upper()}{i}" for i in range(1 + (len(name) % 2))]
+            members = [person(name) for _ in range(scale.members_per_team)]
+            teams.append(TeamModel(name, repos, services, members))
+        # One member is known to the catalog by e-mail only, not by PagerDuty id.
+        first = teams[0].members[-1]
+        teams[0].members[-1] = Person(first.login, first.name, first.email, first.pd_user_id,
+                                      first.team, pd_in_catalog=False)
+        outsiders = [person(None) for _ in range(2)]
+        workflow_repos = [teams[-1].repos[-1]] if scale.repos_per_team > 1 else []
+        overrides = {}
+        if any(t.name == "platform" for t in teams):
+            overrides["platform"] = {"roadmap": 0.3, "platform": 0.6, "unplanned": 0.1}
+        rng.random()
+        return cls(seed=seed, scale=scale, teams=teams, outsiders=outsiders,
+                   unmapped_services=["PSUNMAPPED"], workflow_repos=workflow_repos,
+                   budget_overrides=overrides)
+
+    def catalog(self) -> dict:
+        """The catalog YAML document that describes this organisation."""
+        teams = []
+        for t in self.teams:
+            members = []
+            for p in t.members:
+                m: dict[str, str] = {"github": p.login, "email": p.email}
+                if p.pd_in_catalog:
+                    m["pagerduty"] = p.pd_user_id
+                members.append(m)
+            teams.append({"name": t.name, "repos": list(t.repos), "services": list(t.services),
+                          "members": members})
+        return {
+            "version": 1,
+            "teams": teams,
+            "budget": {"default": {"roadmap": 0.70, "platform": 0.20, "unplanned": 0.10},
+                       "overrides": self.budget_overrides},
+            "classification": {
+                "priority": ["unplanned", "platform", "roadmap"],
+                "labels": {"feature": "roadmap", "enhancement": "roadmap",
+                           "platform": "platform", "tech-debt": "platform",
+                           "bug": "unplanned", "incident": "unplanned"},
+            },
+            "repositories": {r: {"deployment_signal": "workflow_runs",
+                                 "workflow_pattern": "(?i)deploy"}
+                             for r in self.workflow_repos},
+            "settings": {
+                "production_environment_pattern": "(?i)^(production|prod)$",
+                "incident_window_hours": 24,
+                "hourly_cost": 120,
+                "handle_time_field_id": 360000001,
+                "trust_tags": ["data_mismatch", "data_quality"],
+                "billing_export": None,
+            },
+        }
