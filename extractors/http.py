@@ -99,7 +99,8 @@ class HttpClient:
             try:
                 resp = self._session.get(url, params=params, headers=headers,
                                          timeout=self.retry.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 self._retry_or_raise(attempt, stream, f"{type(exc).__name__} on GET {shown}")
                 continue
             self._note_date(resp)

@@ -98,6 +98,10 @@ class SourceStore(ABC):
     def write_status(self, status: SyncStatus) -> None: ...
 
     @abstractmethod
+    def status_rows(self) -> list[dict[str, Any]]:
+        """The source's rows of pipeline_sync_status, by stream."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> SourceStore:
@@ -219,6 +223,11 @@ class DuckDBSourceStore(SourceStore):
         self.con.execute(f"""insert into pipeline_sync_status values
             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (source, stream) do update set
             {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""", list(status.row()))
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        cur = self.con.execute("select * from pipeline_sync_status order by stream")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def close(self) -> None:
         self.con.close()
@@ -342,6 +351,14 @@ class PostgresSourceStore(SourceStore):
                 on conflict (source, stream) do update set
                 {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""", list(status.row()))
         self.con.commit()
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        with self._reader.cursor() as cur:
+            cur.execute(f"select * from {self.schema}.pipeline_sync_status order by stream")
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        self._reader.commit()
+        return rows
 
     def close(self) -> None:
         self.con.close()

@@ -41,3 +41,32 @@ def run_sync(sim: Simulator, tmp_path, source: str, *, only=None, retry=FAST_RET
 
 def open_raw(tmp_path, source: str) -> DuckDBSourceStore:
     return DuckDBSourceStore(duckdb_path(tmp_path, source), source)
+
+
+PG_DSN_ENV = "PLATFORM_KPIS_TEST_PG_DSN"
+DEFAULT_TEST_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def pg_dsn():
+    """A fresh, empty Postgres database for one test; skipped (with the reason) when no
+    server answers. CI sets PLATFORM_KPIS_TEST_PG_REQUIRED=1 so a missing server fails."""
+    import os
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    admin = os.environ.get(PG_DSN_ENV, DEFAULT_TEST_PG)
+    try:
+        con = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("PLATFORM_KPIS_TEST_PG_REQUIRED"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_DSN_ENV} ({admin}): {exc}")
+    name = f"pk_test_{uuid.uuid4().hex[:10]}"
+    con.execute(f"create database {name}")
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        con.execute(f"drop database if exists {name} with (force)")
+        con.close()

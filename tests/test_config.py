@@ -1,0 +1,66 @@
+"""Settings from the environment and the catalog file."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from platform_kpis.catalog import CatalogError, load_catalog, parse_catalog
+from platform_kpis.config import DEMO_CATALOG, REPO_ROOT, Settings
+from simulator.org import Org
+
+SPEC_CATALOG = REPO_ROOT.parent / "shared" / "spec" / "catalog.example.yml"
+
+
+def test_secrets_never_print():
+    s = Settings.from_env({"GITHUB_TOKEN": "ghp_realtokenvalue", "PAGERDUTY_API_TOKEN": "pd-1"})
+    assert "ghp_realtokenvalue" not in repr(s) and "pd-1" not in repr(s)
+    assert s.github_token.reveal() == "ghp_realtokenvalue"
+    assert not s.uses_simulator
+
+
+def test_defaults_without_credentials_use_the_simulator():
+    s = Settings.from_env({})
+    assert s.uses_simulator
+    assert s.github_api_url == "https://api.github.com"
+    assert s.target == "duckdb"
+
+
+def test_postgres_target_needs_a_dsn():
+    with pytest.raises(ValueError, match="PLATFORM_KPIS_PG_DSN"):
+        Settings.from_env({"PLATFORM_KPIS_TARGET": "postgres"})
+    with pytest.raises(ValueError, match="PLATFORM_KPIS_TARGET"):
+        Settings.from_env({"PLATFORM_KPIS_TARGET": "oracle"})
+
+
+@pytest.mark.skipif(not SPEC_CATALOG.exists(), reason="shared/spec not beside the repo")
+def test_the_spec_example_catalog_loads():
+    cat = load_catalog(SPEC_CATALOG)
+    assert [t.name for t in cat.teams] == ["checkout", "platform"]
+    assert cat.repo_settings("example-org/cart-service").deployment_signal == "workflow_runs"
+    assert cat.budget_overrides["platform"]["platform"] == 0.6
+    assert cat.is_production("Production") and not cat.is_production("staging")
+
+
+def test_demo_catalog_matches_the_simulator():
+    assert yaml.safe_load(DEMO_CATALOG.read_text()) == Org.generate(1).catalog()
+    cat = load_catalog(DEMO_CATALOG)
+    assert cat.repos == Org.generate(1).repos
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"teams": [{"repos": []}]}, "teams\\[0\\] needs 'name'"),
+    ({"teams": [{"name": "all"}]}, "reserved"),
+    ({"teams": [{"name": "a", "repos": ["noslash"]}]}, "not owner/name"),
+    ({"teams": [], "classification": {"labels": {"bug": "chores"}}}, "unknown categories"),
+    ({"teams": [], "repositories": {"a/b": {"deployment_signal": "ftp"}}}, "deployment_signal"),
+    ({"teams": [], "settings": {"production_environment_pattern": "(("}}, "not a regular"),
+])
+def test_bad_catalogs_name_the_key(doc, message):
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(doc)
+
+
+def test_missing_catalog_file_is_named(tmp_path):
+    with pytest.raises(CatalogError, match="does not exist"):
+        load_catalog(tmp_path / "nope.yml")
