@@ -140,7 +140,8 @@ def parse_catalog(doc: dict) -> Catalog:
         try:
             re.compile(p)
         except re.error as exc:
-            raise CatalogError(f"catalog: pattern {p!r} is not a regular expression: {exc}")
+            raise CatalogError(
+                f"catalog: pattern {p!r} is not a regular expression: {exc}") from None
     overrides = {str(k): _shares(v, f"budget.overrides.{k}")
                  for k, v in (budget.get("overrides") or {}).items()}
     return Catalog(
