@@ -1,0 +1,57 @@
+"""What a data engineer sees when something is stale or fails: freshness checks on the raw
+sources and a run-failure sensor that writes a plain summary (and posts it to a webhook)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import requests
+
+# The nightly run plus slack: a raw asset older than this is stale.
+RAW_FRESHNESS = timedelta(hours=26)
+
+
+def raw_freshness_checks(raw_assets: list[dg.AssetsDefinition]):
+    checks = dg.build_last_update_freshness_checks(assets=raw_assets,
+                                                   lower_bound_delta=RAW_FRESHNESS)
+    sensor = dg.build_sensor_for_freshness_checks(
+        freshness_checks=checks, default_status=dg.DefaultSensorStatus.RUNNING)
+    return checks, sensor
+
+
+def failure_summary(run: dg.DagsterRun, failure_events: list[dg.DagsterEvent]) -> str:
+    """A few lines saying which run failed, which steps, and why."""
+    lines = [f"platform-kpis: run {run.run_id} of job '{run.job_name}' failed "
+             f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"]
+    for event in failure_events:
+        data = event.step_failure_data
+        error = data.error if data else None
+        while error is not None and error.cause is not None:  # the user's error, not Dagster's
+            error = error.cause
+        message = error.message.strip().splitlines()[0] if error else ""
+        lines.append(f"- step {event.step_key}: {message}")
+    return "\n".join(lines)
+
+
+def _failure_dir() -> Path:
+    home = Path(os.environ.get("PLATFORM_KPIS_HOME") or Path.cwd() / "data")
+    return home / "run_failures"
+
+
+@dg.run_failure_sensor(name="run_failure_summary", default_status=dg.DefaultSensorStatus.RUNNING)
+def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
+    events = [e for e in context.get_step_failure_events()]
+    summary = failure_summary(context.dagster_run, events)
+    out = _failure_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{context.dagster_run.run_id}.txt").write_text(summary + "\n")
+    context.log.error(summary)
+    webhook = os.environ.get("PLATFORM_KPIS_FAILURE_WEBHOOK")
+    if webhook:
+        # Slack-compatible body; the URL itself is a secret and is never logged.
+        requests.post(webhook, data=json.dumps({"text": summary}),
+                      headers={"Content-Type": "application/json"}, timeout=10)
