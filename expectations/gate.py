@@ -1,0 +1,217 @@
+"""Run the stored Great Expectations suites against built marts.
+
+Suites live in ``expectations/suites/*.json`` in GX 1.x shape (``{"type", "kwargs"}``). A suite
+validates its mart table (``meta.table``) or, when ``meta.query`` is set, the result of that
+query over the mart (group-level facts such as capacity shares summing to 1 per team-week).
+Suite parameters (``{"$PARAMETER": ...}``) are filled at run time: ``now`` (no future dates),
+``min_rows`` (a sudden drop against the previous publication is an error),
+``min_tickets_per_week``. DuckDB marts are validated as dataframes (GX's SQL datasource cannot
+resolve metrics through duckdb-engine); Postgres marts through GX's SQL datasource.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+DEFAULT_MAX_ROW_DROP = 0.5
+DEFAULT_COVERAGE_THRESHOLDS = {
+    "deployments_compare_linked": 0.5,
+    "changes_deployed": 0.5,
+    "incidents_team_mapped": 0.5,
+    "prs_classified": 0.3,
+    "authors_mapped": 0.5,
+}
+EXAMPLES = 5
+
+
+@dataclass
+class Failure:
+    expectation: str
+    column: str | None
+    unexpected_count: int | None
+    examples: list[Any]
+    observed: Any = None
+
+    def describe(self) -> str:
+        what = self.expectation + (f"({self.column})" if self.column else "")
+        if self.unexpected_count:
+            return f"{what}: {self.unexpected_count} rows, e.g. {self.examples}"
+        return f"{what}: observed {self.observed!r}"
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    table: str
+    success: bool
+    evaluated: int
+    failures: list[Failure] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "expectations": self.evaluated,
+            "failed": len(self.failures),
+            "failures": [f.describe() for f in self.failures],
+        }
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    max_row_drop: float = DEFAULT_MAX_ROW_DROP
+    min_tickets_per_week: int = 1
+    coverage_thresholds: dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_COVERAGE_THRESHOLDS)
+    )
+
+
+def suites() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(SUITES_DIR.glob("*.json"))}
+
+
+def suites_for(table: str) -> dict[str, dict]:
+    return {name: doc for name, doc in suites().items() if doc["meta"]["table"] == table}
+
+
+def render_query(doc: dict, relation: str, settings: GateSettings) -> str | None:
+    query = doc["meta"].get("query")
+    if query is None:
+        return None
+    cases = " ".join(
+        f"when '{_word(m)}' then {float(v)!r}" for m, v in settings.coverage_thresholds.items()
+    )
+    threshold_case = f"case metric {cases} else 0.0 end" if cases else "0.0"
+    return query.format(table=relation, threshold_case=threshold_case)
+
+
+def parameters(
+    previous_rows: int | None, settings: GateSettings, now: datetime | None = None
+) -> dict[str, Any]:
+    import pandas as pd
+
+    floor = 0 if not previous_rows else math.ceil(previous_rows * (1 - settings.max_row_drop))
+    return {
+        "now": pd.Timestamp(now or datetime.now(UTC)),
+        "min_rows": floor,
+        "min_tickets_per_week": settings.min_tickets_per_week,
+    }
+
+
+def _word(value: str) -> str:
+    if not re.fullmatch(r"[a-z_0-9]+", value):
+        raise ValueError(f"not a metric name: {value!r}")
+    return value
+
+
+def _quiet_gx():
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    return gx.get_context(mode="ephemeral")
+
+
+def _collect(name: str, table: str, result) -> SuiteResult:
+    failures = []
+    for r in result.results:
+        if r.success:
+            continue
+        cfg = r.expectation_config
+        res = r.result or {}
+        examples = list(res.get("partial_unexpected_list") or [])[:EXAMPLES]
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            observed = r.exception_info.get("exception_message")
+        else:
+            observed = res.get("observed_value")
+        failures.append(
+            Failure(
+                cfg.type,
+                cfg.kwargs.get("column")
+                or cfg.kwargs.get("column_A")
+                or ",".join(cfg.kwargs.get("column_list") or [])
+                or None,
+                res.get("unexpected_count"),
+                [_plain(x) for x in examples],
+                _plain(observed),
+            )
+        )
+    return SuiteResult(name, table, not failures, len(result.results), failures)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly values for run metadata (numpy scalars, timestamps, tuples)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def validate_frame(name: str, doc: dict, frame, params: dict[str, Any]) -> SuiteResult:
+    """Validate a pandas DataFrame (a DuckDB mart, or a derived query's result)."""
+    import great_expectations as gx
+
+    ctx = _quiet_gx()
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=doc["expectations"]))
+    asset = ctx.data_sources.add_pandas("marts").add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe("all")
+    definition = ctx.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=params,
+        result_format="SUMMARY",
+    )
+    return _collect(name, doc["meta"]["table"], result)
+
+
+def validate_duckdb(
+    con, schema: str, table: str, params: dict[str, Any], settings: GateSettings | None = None
+) -> list[SuiteResult]:
+    """Every suite of ``table`` against ``schema.table`` on a DuckDB connection."""
+    settings = settings or GateSettings()
+    relation = f"{schema}.{_word(table)}"
+    results = []
+    for name, doc in suites_for(table).items():
+        query = render_query(doc, relation, settings) or f"select * from {relation}"
+        frame = con.execute(query).df()
+        results.append(validate_frame(name, doc, frame, params))
+    return results
+
+
+def validate_postgres(
+    dsn: str, schema: str, table: str, params: dict[str, Any], settings: GateSettings | None = None
+) -> list[SuiteResult]:
+    """Every suite of ``table`` through GX's SQL datasource on Postgres."""
+    import great_expectations as gx
+
+    settings = settings or GateSettings()
+    relation = f"{schema}.{_word(table)}"
+    url = dsn if "+psycopg" in dsn else dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    results = []
+    for name, doc in suites_for(table).items():
+        ctx = _quiet_gx()
+        ds = ctx.data_sources.add_postgres("marts", connection_string=url)
+        query = render_query(doc, relation, settings)
+        if query is None:
+            asset = ds.add_table_asset(name, table_name=_word(table), schema_name=schema)
+        else:
+            asset = ds.add_query_asset(name, query=query)
+        batch = asset.add_batch_definition_whole_table("all")
+        suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=doc["expectations"]))
+        definition = ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        result = definition.run(expectation_parameters=params, result_format="SUMMARY")
+        results.append(_collect(name, table, result))
+    return results
