@@ -65,7 +65,7 @@ class HttpClient:
 
     source: str
     base_url: str
-    auth_headers: Mapping[str, str]
+    auth_headers: Mapping[str, str] = field(repr=False)
     rate_limit: RateLimitPolicy
     credential_name: str
     default_headers: Mapping[str, str] = field(default_factory=dict)

@@ -4,7 +4,6 @@ All streams of a source run in one step (a ``multi_asset``): they share one HTTP
 one writer of the source's raw store, and the three sources run in parallel steps.
 """
 
-from __future__ import annotations
 
 import uuid
 
@@ -39,7 +38,7 @@ def _specs(source: str) -> list[dg.AssetSpec]:
     return specs
 
 
-def _metadata(result: StreamResult) -> dict[str, dg.RawMetadataValue]:
+def _metadata(result: StreamResult) -> dict[str, object]:
     return {
         "records": result.records, "new_versions": result.appended,
         "requests": result.requests, "retries": result.retries,
