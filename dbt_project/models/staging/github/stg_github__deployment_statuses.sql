@@ -1,0 +1,40 @@
+with
+
+source as (
+
+    select * from {{ latest_versions(source('github', 'deployment_statuses')) }}
+
+),
+
+renamed as (
+
+    select
+        coalesce(
+            {{ json_bigint('record', 'id') }},
+            {{ text_to_bigint("split_part(record_key, '#', 3)") }}
+        ) as deployment_status_id,
+        coalesce(
+            {{ json_bigint('context', 'deployment_id') }},
+            {{ text_to_bigint("split_part(record_key, '#', 2)") }}
+        ) as deployment_id,
+        coalesce(
+            {{ json_text('context', 'repo') }}, split_part(record_key, '#', 1)
+        ) as repo,
+        {{ json_text('record', 'state') }} as state,
+        {{ json_text('record', 'environment') }} as environment,
+        {{ json_text('record', 'description') }} as description,
+        {{ json_text('record', 'creator.login') }} as creator_login,
+        {{ json_timestamp('record', 'created_at') }} as created_at,
+        {{ json_timestamp('record', 'updated_at') }} as updated_at,
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+    from source
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final

@@ -1,0 +1,31 @@
+with
+
+source as (
+
+    select * from {{ latest_versions(source('pagerduty', 'log_entries')) }}
+
+),
+
+renamed as (
+
+    select
+        coalesce({{ json_text('record', 'id') }}, record_key) as log_entry_id,
+        {{ json_text('record', 'type') }} as log_entry_type,
+        {{ json_text('record', 'incident.id') }} as incident_id,
+        {{ json_text('record', 'service.id') }} as service_id,
+        {{ json_text('record', 'agent.id') }} as agent_id,
+        {{ json_text('record', 'agent.type') }} as agent_type,
+        {{ json_text('record', 'channel.type') }} as channel_type,
+        {{ json_timestamp('record', 'created_at') }} as created_at,
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+    from source
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final
