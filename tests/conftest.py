@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 import pytest
@@ -47,10 +48,10 @@ PG_DSN_ENV = "PLATFORM_KPIS_TEST_PG_DSN"
 DEFAULT_TEST_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@pytest.fixture
-def pg_dsn():
-    """A fresh, empty Postgres database for one test; skipped (with the reason) when no
-    server answers. CI sets PLATFORM_KPIS_TEST_PG_REQUIRED=1 so a missing server fails."""
+@contextlib.contextmanager
+def fresh_database():
+    """A fresh, empty Postgres database; skipped (with the reason) when no server answers.
+    CI sets PLATFORM_KPIS_TEST_PG_REQUIRED=1 so a missing server fails instead."""
     import os
     import uuid
 
@@ -70,3 +71,15 @@ def pg_dsn():
     finally:
         con.execute(f"drop database if exists {name} with (force)")
         con.close()
+
+
+@pytest.fixture
+def pg_dsn():
+    with fresh_database() as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="module")
+def pg_dsn_module():
+    with fresh_database() as dsn:
+        yield dsn
