@@ -58,6 +58,8 @@ class Catalog:
     handle_time_field_id: int | None = None
     trust_tags: tuple[str, ...] = ("data_mismatch", "data_quality")
     billing_export: str | None = None
+    # Project-added setting: the minimum share of each kpi_coverage metric the gate accepts.
+    coverage_thresholds: dict[str, float] | None = None
 
     @property
     def repos(self) -> list[str]:
@@ -157,7 +159,19 @@ def parse_catalog(doc: dict) -> Catalog:
         handle_time_field_id=s.get("handle_time_field_id"),
         trust_tags=tuple(s.get("trust_tags") or ("data_mismatch", "data_quality")),
         billing_export=s.get("billing_export"),
+        coverage_thresholds=_thresholds(s.get("coverage_thresholds")),
     )
+
+
+def _thresholds(raw: Any) -> dict[str, float] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CatalogError("catalog: settings.coverage_thresholds must map metrics to shares")
+    out = {str(k): float(v) for k, v in raw.items()}
+    if any(not 0 <= v <= 1 for v in out.values()):
+        raise CatalogError("catalog: settings.coverage_thresholds shares must lie in [0, 1]")
+    return out
 
 
 def load_catalog(path: Path | str) -> Catalog:

@@ -62,6 +62,41 @@ def print_summary(settings: Settings) -> None:
                       f"{row['records']:>8} {row['requests']:>9} {row['retries']:>8}")
     if settings.target == "duckdb":
         print(f"\nraw layer: {settings.home / 'raw'}/<source>.duckdb")
+        print_scorecard(settings)
+
+
+def print_scorecard(settings: Settings) -> None:
+    """The org-wide scorecard of the latest published month, from the published file."""
+    import duckdb
+
+    from orchestration.publish_assets import published_path
+
+    path = published_path(settings.home)
+    if not path.exists():
+        print("no published marts yet (the gate has not passed once)")
+        return
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("""
+            select month_start, kpi, value, previous_value, change_pct, n
+            from marts.kpi_scorecard
+            where month_start = (select max(month_start) from marts.kpi_scorecard)
+            order by kpi""").fetchall()
+    finally:
+        con.close()
+    if not rows:
+        print("the published scorecard is empty")
+        return
+    print(f"\nscorecard, {rows[0][0]:%B %Y} (org-wide)")
+    print(f"{'kpi':28} {'value':>12} {'previous':>12} {'change %':>9} {'n':>6}")
+    for _, kpi, value, previous, change, n in rows:
+        print(f"{kpi:28} {_fmt(value):>12} {_fmt(previous):>12} {_fmt(change):>9} "
+              f"{'' if n is None else n:>6}")
+    print(f"\npublished marts: {path} (schema marts; open it read-only from a BI tool)")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
 
 
 def run_ui(seed: int) -> int:

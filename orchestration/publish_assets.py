@@ -1,0 +1,127 @@
+"""The gate and the publication step.
+
+Every published mart has a blocking asset check that runs its Great Expectations suites on
+the built table (schema ``marts_build``); when one fails with ERROR severity, the publish
+asset downstream does not run and the last good publication stays in place.
+"""
+
+import math
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from expectations.gate import GateSettings, parameters, validate_duckdb, validate_postgres
+from expectations.publish import (
+    PUBLISHED_FILE,
+    PUBLISHED_SCHEMA,
+    ensure_bi_role,
+    publish_duckdb,
+    publish_postgres,
+)
+from orchestration.resources import Warehouse
+
+BUILD_SCHEMA = "marts_build"
+MARTS = ("fct_deployments", "fct_changes", "fct_incidents", "fct_tickets",
+         "kpi_delivery_weekly", "kpi_incidents_weekly", "kpi_support_monthly",
+         "kpi_cost_to_serve_monthly", "mart_capacity_allocation", "kpi_scorecard",
+         "kpi_coverage", "pipeline_sync_status")
+DEFAULT_BI_ROLE = "platform_kpis_bi"
+
+
+def mart_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([BUILD_SCHEMA, table])
+
+
+def published_path(home: str | Path) -> Path:
+    return Path(home) / "published" / PUBLISHED_FILE
+
+
+def previous_rows(warehouse: Warehouse, table: str) -> int | None:
+    """Rows of the table in the last publication (None before the first one)."""
+    if warehouse.target == "duckdb":
+        path = published_path(warehouse.home)
+        if not path.exists():
+            return None
+        import duckdb
+
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
+        except duckdb.CatalogException:
+            return None
+        finally:
+            con.close()
+    import psycopg
+
+    with psycopg.connect(warehouse.pg_dsn) as con:
+        exists = con.execute("select to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.{table}"]).fetchone()
+        if exists[0] is None:
+            return None
+        return con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
+
+
+def gate_settings(warehouse: Warehouse) -> GateSettings:
+    raw = os.environ.get("PLATFORM_KPIS_MAX_ROW_DROP")
+    drop = float(raw) if raw else GateSettings.max_row_drop
+    if not 0 <= drop <= 1 or math.isnan(drop):
+        raise ValueError("PLATFORM_KPIS_MAX_ROW_DROP must lie in [0, 1]")
+    thresholds = warehouse.catalog().coverage_thresholds
+    if thresholds is None:
+        return GateSettings(max_row_drop=drop)
+    return GateSettings(max_row_drop=drop, coverage_thresholds=thresholds)
+
+
+def validate(warehouse: Warehouse, table: str):
+    params = parameters(previous_rows(warehouse, table), gate_settings(warehouse),
+                        datetime.now(UTC))
+    if warehouse.target == "duckdb":
+        import duckdb
+
+        con = duckdb.connect(str(Path(warehouse.home) / "warehouse.duckdb"), read_only=True)
+        try:
+            return validate_duckdb(con, BUILD_SCHEMA, table, params, gate_settings(warehouse))
+        finally:
+            con.close()
+    return validate_postgres(warehouse.pg_dsn, BUILD_SCHEMA, table, params,
+                             gate_settings(warehouse))
+
+
+def build_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=mart_key(table), name=f"expectations_{table}", blocking=True,
+                    description=f"Great Expectations suites of {table}; blocks publication.")
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        results = validate(warehouse, table)
+        failures = [f.describe() for r in results for f in r.failures]
+        return dg.AssetCheckResult(
+            passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"suites": [r.suite for r in results],
+                      "expectations": sum(r.evaluated for r in results),
+                      "failed": len(failures),
+                      "failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures)
+                                                      or "none")})
+
+    return _check
+
+
+@dg.asset(key=dg.AssetKey(["marts", "published"]), deps=[mart_key(t) for t in MARTS],
+          group_name="publish", kinds={"duckdb", "postgres"},
+          description="The validated marts, published atomically for BI tools (schema marts).")
+def published_marts(context: dg.AssetExecutionContext,
+                    warehouse: Warehouse) -> dg.MaterializeResult:
+    if warehouse.target == "duckdb":
+        path = publish_duckdb(Path(warehouse.home) / "warehouse.duckdb", BUILD_SCHEMA, MARTS,
+                              published_path(warehouse.home))
+        where = str(path)
+    else:
+        role = os.environ.get("PLATFORM_KPIS_BI_ROLE", DEFAULT_BI_ROLE)
+        ensure_bi_role(warehouse.pg_dsn, role)
+        publish_postgres(warehouse.pg_dsn, BUILD_SCHEMA, MARTS, bi_role=role)
+        where = f"postgres schema {PUBLISHED_SCHEMA} (role {role})"
+    context.log.info("published %d marts to %s", len(MARTS), where)
+    return dg.MaterializeResult(metadata={"published_to": where, "tables": list(MARTS)})
+
+
+def gate_checks() -> list[dg.AssetChecksDefinition]:
+    return [build_check(t) for t in MARTS]
