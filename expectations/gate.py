@@ -34,6 +34,7 @@ EXAMPLES = 5
 
 @dataclass
 class Failure:
+    suite: str
     expectation: str
     column: str | None
     unexpected_count: int | None
@@ -41,7 +42,7 @@ class Failure:
     observed: Any = None
 
     def describe(self) -> str:
-        what = self.expectation + (f"({self.column})" if self.column else "")
+        what = f"{self.suite}: {self.expectation}" + (f"({self.column})" if self.column else "")
         if self.unexpected_count:
             return f"{what}: {self.unexpected_count} rows, e.g. {self.examples}"
         return f"{what}: observed {self.observed!r}"
@@ -132,6 +133,7 @@ def _collect(name: str, table: str, result) -> SuiteResult:
             observed = res.get("observed_value")
         failures.append(
             Failure(
+                name,
                 cfg.type,
                 cfg.kwargs.get("column")
                 or cfg.kwargs.get("column_A")

@@ -9,15 +9,20 @@ from orchestration.publish_assets import gate_checks, published_marts
 from orchestration.raw_assets import raw_assets
 from orchestration.resources import resources_from_env
 
-_raw = raw_assets()
-_freshness_checks, _freshness_sensor = raw_freshness_checks(_raw)
-_dbt, _dbt_resources = dbt_assets_defs()
 
-defs = dg.Definitions(
-    assets=[*_raw, *_dbt, published_marts],
-    asset_checks=[*_freshness_checks, *gate_checks()],
-    jobs=[nightly_job],
-    schedules=[nightly_schedule],
-    sensors=[run_failure_summary, _freshness_sensor],
-    resources={**resources_from_env(), **_dbt_resources},
-)
+def build_defs() -> dg.Definitions:
+    """The Definitions, configured from the environment as it is now."""
+    raw = raw_assets()
+    freshness_checks, freshness_sensor = raw_freshness_checks(raw)
+    dbt, dbt_resources = dbt_assets_defs()
+    return dg.Definitions(
+        assets=[*raw, *dbt, published_marts],
+        asset_checks=[*freshness_checks, *gate_checks()],
+        jobs=[nightly_job],
+        schedules=[nightly_schedule],
+        sensors=[run_failure_summary, freshness_sensor],
+        resources={**resources_from_env(), **dbt_resources},
+    )
+
+
+defs = build_defs()
