@@ -102,6 +102,19 @@ def check_enum(record: Mapping[str, Any], fld: str, allowed: Iterable[Any], *, s
                           source=source, stream=stream, record=key)
 
 
+def require_time(record: Mapping[str, Any], fld: str, *, source: str, stream: str,
+                 key: str) -> datetime:
+    """A timestamp field that must be present and parse, else a RecordError naming it."""
+    try:
+        value = parse_time(record[fld])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        value = None
+    if value is None:
+        raise RecordError(f"{fld} {record.get(fld)!r} is not a timestamp", source=source,
+                          stream=stream, record=key)
+    return value
+
+
 def parse_time(value: str | None) -> datetime | None:
     """ISO 8601 with Z or an offset, to an aware UTC datetime."""
     if value is None:

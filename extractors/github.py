@@ -57,6 +57,7 @@ from extractors.base import (
     iso,
     parse_time,
     require,
+    require_time,
 )
 from extractors.errors import ExtractError, NotFoundError, RecordError
 from extractors.http import HttpClient, RetryPolicy, header_float
@@ -196,16 +197,8 @@ def _server_epoch(response: requests.Response) -> float:
     return time.time()
 
 
-class _SecretHeaders(dict):
-    """Auth headers that print as ``***`` (HttpClient is a dataclass: its repr must not leak
-    the token into a log line)."""
-
-    def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
-
-
 def make_client(settings: Settings, retry: RetryPolicy | None = None) -> HttpClient:
-    auth = _SecretHeaders()
+    auth: dict[str, str] = {}
     if settings.github_token:  # without a token only public repositories answer
         auth["Authorization"] = f"Bearer {settings.github_token.reveal()}"
     return HttpClient(
@@ -273,18 +266,7 @@ def _object(item: Any, stream: str, key: str) -> dict[str, Any]:
 
 
 def _time(record: Mapping[str, Any], fld: str, stream: str, key: str) -> datetime:
-    try:
-        value = parse_time(record[fld])
-    except (TypeError, ValueError, AttributeError):
-        value = None
-    if value is None:
-        raise RecordError(
-            f"{fld} {record.get(fld)!r} is not a timestamp",
-            source=SOURCE,
-            stream=stream,
-            record=key,
-        )
-    return value
+    return require_time(record, fld, source=SOURCE, stream=stream, key=key)
 
 
 def _repos_with_signal(ctx: ReadContext, signal: str) -> list[str]:

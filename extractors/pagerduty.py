@@ -40,6 +40,7 @@ from extractors.base import (
     iso,
     parse_time,
     require,
+    require_time,
 )
 from extractors.errors import ExtractError, RecordError
 from extractors.http import HttpClient, RetryPolicy, header_float
@@ -88,19 +89,11 @@ class PagerDutyRateLimit:
         return min(self.max_backoff, self.base * 2 ** (attempt - 1))
 
 
-class _HiddenToken(str):
-    """The Authorization header value: sent as is, never shown by repr (the client is a
-    dataclass, so a repr in a traceback or log would otherwise print it)."""
-
-    def __repr__(self) -> str:
-        return "'Token token=***'"
-
-
 def make_client(settings: Settings, retry: RetryPolicy | None = None) -> HttpClient:
     if not settings.pagerduty_api_token:
         raise ExtractError(f"{CREDENTIAL} is not set", source=SOURCE)
     retry = retry or RetryPolicy()
-    token = _HiddenToken(f"Token token={settings.pagerduty_api_token.reveal()}")
+    token = f"Token token={settings.pagerduty_api_token.reveal()}"
     return HttpClient(
         source=SOURCE,
         base_url=settings.pagerduty_api_url,
@@ -144,18 +137,7 @@ def _key(record: Mapping[str, Any], stream: str) -> str:
 
 
 def _time_of(record: Mapping[str, Any], fld: str, stream: str, key: str) -> datetime:
-    try:
-        value = parse_time(record[fld])
-    except (TypeError, ValueError, AttributeError):
-        value = None
-    if value is None:
-        raise RecordError(
-            f"{fld} {record.get(fld)!r} is not a timestamp",
-            source=SOURCE,
-            stream=stream,
-            record=key,
-        )
-    return value
+    return require_time(record, fld, source=SOURCE, stream=stream, key=key)
 
 
 def _ref_id(record: Mapping[str, Any], fld: str, stream: str, key: str) -> None:

@@ -91,14 +91,6 @@ class ZendeskRateLimit:
         return self.retry.backoff(attempt)
 
 
-class _SecretHeaders(dict):
-    """Auth headers that print as ``***``: HttpClient is a dataclass, and its repr (in a log
-    line or a debugger) must not show the credential."""
-
-    def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
-
-
 def api_base(url: str) -> str:
     """``https://SUB.zendesk.com`` -> ``https://SUB.zendesk.com/api/v2``; a URL that already
     ends with ``/api/v2`` (or a slash) is taken as it is."""
@@ -121,7 +113,7 @@ def make_client(settings: Settings, retry: RetryPolicy | None = None) -> HttpCli
         )
     retry = retry or RetryPolicy()
     pair = f"{settings.zendesk_email}/token:{settings.zendesk_api_token.reveal()}"
-    auth = _SecretHeaders(Authorization="Basic " + base64.b64encode(pair.encode()).decode())
+    auth = dict(Authorization="Basic " + base64.b64encode(pair.encode()).decode())
     return HttpClient(
         SOURCE,
         api_base(settings.zendesk_url),
