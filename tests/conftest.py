@@ -77,9 +77,3 @@ def fresh_database():
 def pg_dsn():
     with fresh_database() as dsn:
         yield dsn
-
-
-@pytest.fixture(scope="module")
-def pg_dsn_module():
-    with fresh_database() as dsn:
-        yield dsn
