@@ -31,6 +31,7 @@ from dagster_dbt import (
 )
 
 from orchestration.resources import Warehouse
+from platform_kpis.billing import load_billing
 from platform_kpis.catalog_tables import (
     CATALOG_TABLE_NAMES,
     dbt_env,
@@ -163,6 +164,24 @@ def catalog_tables_asset(context: dg.AssetExecutionContext,
                                              "catalog_file": warehouse.catalog_path})
 
 
+@dg.multi_asset(
+    name="billing_export",
+    specs=[dg.AssetSpec(dg.AssetKey(["catalog", name]), group_name="catalog",
+                        kinds={"python"},
+                        description="The FinOps FOCUS billing export of the catalog's "
+                                    "settings.billing_export (none: cost to serve says so).")
+           for name in ("billing_charges", "billing_export_status")],
+)
+def billing_export_asset(context: dg.AssetExecutionContext,
+                         warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
+    load = load_billing(warehouse.catalog(), target=warehouse.target, home=warehouse.home,
+                        dsn=warehouse.pg_dsn, base_dir=Path(warehouse.catalog_path).parent)
+    meta = {"configured": load.configured, "files": len(load.files), "charges": load.charges,
+            "export_path": str(load.export_path) if load.export_path else ""}
+    for name in ("billing_charges", "billing_export_status"):
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(["catalog", name]), metadata=meta)
+
+
 @functools.cache
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
@@ -184,7 +203,8 @@ def dbt_resource() -> DbtCliResource:
 def dbt_assets_defs() -> tuple[list[dg.AssetsDefinition], dict[str, Any]]:
     """The catalog asset and the dbt assets, and the resources they need beyond
     ``warehouse`` (which ``orchestration.resources.resources_from_env`` provides)."""
-    return [catalog_tables_asset, build_dbt_assets()], {"dbt": dbt_resource()}
+    return ([catalog_tables_asset, billing_export_asset, build_dbt_assets()],
+            {"dbt": dbt_resource()})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,7 +56,7 @@ def build_source_asset(source: str) -> dg.AssetsDefinition:
         settings = apis.settings(warehouse)
         with warehouse.open_raw(source) as store:
             run = sync_source(source, settings, warehouse.catalog(), store, only=wanted,
-                              run_id=context.run_id or uuid.uuid4().hex,
+                              run_id=context.run.run_id or uuid.uuid4().hex,
                               history_start=warehouse.history_start_at())
         by_name = {s.spec.name: s.spec for s in streams(source)}
         for result in run.results:

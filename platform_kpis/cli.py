@@ -24,7 +24,26 @@ def api_environment(seed: int) -> Iterator[str]:
 
     with Simulator(seed=seed) as sim:
         os.environ.update(sim.env())
+        if not os.environ.get("PLATFORM_KPIS_CATALOG"):
+            os.environ["PLATFORM_KPIS_CATALOG"] = str(demo_catalog_with_billing(sim))
         yield f"the simulator (seed {seed}) at {sim.base_urls['github']} and friends"
+
+
+def demo_catalog_with_billing(sim) -> Path:
+    """The demo catalog plus a FOCUS billing export the simulator writes, so the demo's cost
+    to serve has a compute cost."""
+    import yaml
+
+    from simulator.billing import write_billing_csv
+
+    home = Settings.from_env().home
+    home.mkdir(parents=True, exist_ok=True)
+    write_billing_csv(sim.org, home / "billing" / "focus.csv")
+    doc = sim.org.catalog()
+    doc["settings"]["billing_export"] = "billing"  # relative to the catalog file's folder
+    path = home / "demo_catalog.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
 
 
 def _dagster_home(settings: Settings) -> Path:
@@ -80,14 +99,19 @@ def print_scorecard(settings: Settings) -> None:
         rows = con.execute("""
             select month_start, kpi, value, previous_value, change_pct, n
             from marts.kpi_scorecard
-            where month_start = (select max(month_start) from marts.kpi_scorecard)
+            where month_start = (
+                -- The latest month is tonight's partial one: show the last complete month.
+                select coalesce(max(month_start) filter (
+                    where month_start < (select max(month_start) from marts.kpi_scorecard)),
+                    max(month_start))
+                from marts.kpi_scorecard)
             order by kpi""").fetchall()
     finally:
         con.close()
     if not rows:
         print("the published scorecard is empty")
         return
-    print(f"\nscorecard, {rows[0][0]:%B %Y} (org-wide)")
+    print(f"\nscorecard, {rows[0][0]:%B %Y} (org-wide, the last complete month)")
     print(f"{'kpi':28} {'value':>12} {'previous':>12} {'change %':>9} {'n':>6}")
     for _, kpi, value, previous, change, n in rows:
         print(f"{kpi:28} {_fmt(value):>12} {_fmt(previous):>12} {_fmt(change):>9} "

@@ -257,7 +257,11 @@ class PagerDutyModel:
         resolved_by: str | None
         if r < 0.03:  # never acknowledged: open for days until a clean-up, or forever
             forgotten = rng.random() < 0.25
-            resolved = None if forgotten else created + timedelta(days=rng.uniform(2, 15))
+            # Whole seconds everywhere: the API renders seconds, and the truth must be what a
+            # reader can recompute from the API's records.
+            resolved = (
+                None if forgotten else created + timedelta(seconds=int(rng.uniform(2, 15) * 86400))
+            )
             resolved_by = None if forgotten else assignee
         elif r < 0.13:  # resolved without acknowledgement (auto-resolve, or a quick fix)
             resolved = created + timedelta(seconds=rng.randint(120, 3 * 3600))
@@ -274,9 +278,9 @@ class PagerDutyModel:
                 acks.append((user, t))
                 t += timedelta(seconds=rng.randint(60, 1800))
             if rng.random() < 0.06:  # a long one: days
-                hold = timedelta(hours=rng.uniform(24, 120))
+                hold = timedelta(seconds=int(rng.uniform(24, 120) * 3600))
             else:
-                hold = timedelta(minutes=min(rng.lognormvariate(3.6, 1.0), 20 * 60))
+                hold = timedelta(seconds=int(min(rng.lognormvariate(3.6, 1.0), 20 * 60) * 60))
             resolved = max(acks[-1][1], first_ack + hold) + timedelta(seconds=rng.randint(1, 59))
             resolved_by = rng.choice(order)
         return {
