@@ -1,5 +1,14 @@
 -- One row per compare base...head; a compare GitHub could not answer has its http_status (404)
 -- and no commits.
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -27,7 +36,9 @@ renamed as (
         {{ json_bigint('record', 'ahead_by') }} as ahead_by,
         {{ json_bigint('record', 'behind_by') }} as behind_by,
         {{ json_bigint('record', 'total_commits') }} as total_commits,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),

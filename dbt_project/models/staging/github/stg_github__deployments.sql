@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -27,7 +36,9 @@ renamed as (
         {{ json_text('record', 'creator.login') }} as creator_login,
         {{ json_timestamp('record', 'created_at') }} as created_at,
         {{ json_timestamp('record', 'updated_at') }} as updated_at,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),

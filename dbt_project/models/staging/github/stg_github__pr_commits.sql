@@ -1,5 +1,14 @@
 -- The commits of each pull request (at most 250, as GitHub lists them); names and e-mails of
 -- the git author are dropped, the GitHub login is kept for attribution.
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -24,7 +33,9 @@ renamed as (
         {{ json_text('record', 'author.login') }} as author_login,
         {{ json_timestamp('record', 'commit.author.date') }} as authored_at,
         {{ json_timestamp('record', 'commit.committer.date') }} as committed_at,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),

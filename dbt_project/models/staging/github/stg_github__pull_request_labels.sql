@@ -1,4 +1,14 @@
 -- One row per pull request and label (the labels[] of the latest pull request version).
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook="{{ delete_superseded(source('github', 'pull_requests')) }}",
+    )
+}}
+
 with
 
 source as (
@@ -19,7 +29,9 @@ renamed as (
         ) as pr_number,
         {{ json_bigint('label.element', 'id') }} as label_id,
         {{ json_text('label.element', 'name') }} as label_name,
-        label.ordinal as label_position
+        label.ordinal as label_position,
+        source.record_key as _record_key,
+        source.ingest_id as _ingest_id
     from source
     cross join {{ json_array_elements('source.record', 'labels', 'label') }}
 

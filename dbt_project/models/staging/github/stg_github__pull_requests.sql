@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -28,7 +37,9 @@ renamed as (
         {{ json_timestamp('record', 'updated_at') }} as updated_at,
         {{ json_timestamp('record', 'closed_at') }} as closed_at,
         {{ json_timestamp('record', 'merged_at') }} as merged_at,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -21,7 +30,9 @@ renamed as (
         {{ json_timestamp('record', 'updated_at') }} as updated_at,
         {{ json_timestamp('record', 'resolved_at') }} as resolved_at,
         {{ json_timestamp('record', 'last_status_change_at') }} as last_status_change_at,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -17,7 +26,9 @@ renamed as (
         {{ json_text('record', 'agent.type') }} as agent_type,
         {{ json_text('record', 'channel.type') }} as channel_type,
         {{ json_timestamp('record', 'created_at') }} as created_at,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),

@@ -1,5 +1,15 @@
 -- One row per ticket and custom field. field_value is the text of a scalar value (a string,
 -- number or boolean); array and object values keep only their value_type.
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook="{{ delete_superseded(source('zendesk', 'tickets')) }}",
+    )
+}}
+
 with
 
 source as (
@@ -22,7 +32,9 @@ renamed as (
                 in ('string', 'number', 'boolean')
                 then {{ json_text('custom_field.element', 'value') }}
         end as field_value,
-        {{ json_number('custom_field.element', 'value') }} as field_value_number
+        {{ json_number('custom_field.element', 'value') }} as field_value_number,
+        source.record_key as _record_key,
+        source.ingest_id as _ingest_id
     from source
     cross join {{ json_array_elements('source.record', 'custom_fields', 'custom_field') }}
 

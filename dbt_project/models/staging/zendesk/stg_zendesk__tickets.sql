@@ -1,5 +1,14 @@
 -- Tickets, deleted ones included (status 'deleted'). Subject, description and the people on a
 -- ticket are dropped.
+{{
+    config(
+        materialized='incremental',
+        unique_key='_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -22,7 +31,9 @@ renamed as (
         {{ json_timestamp('record', 'created_at') }} as created_at,
         {{ json_timestamp('record', 'updated_at') }} as updated_at,
         {{ epoch_to_timestamp(json_number('record', 'generated_timestamp')) }} as generated_at,
-        {{ to_utc_timestamp('extracted_at') }} as _extracted_at
+        {{ to_utc_timestamp('extracted_at') }} as _extracted_at,
+        record_key as _record_key,
+        ingest_id as _ingest_id
     from source
 
 ),
