@@ -127,6 +127,48 @@ FILES = (
 # --- small helpers -----------------------------------------------------------------------
 
 
+# The URL templates GitHub puts in a repository object (as in the real fixtures).
+_REPO_URL_KEYS = (
+    "archive_url",
+    "assignees_url",
+    "blobs_url",
+    "branches_url",
+    "collaborators_url",
+    "comments_url",
+    "commits_url",
+    "compare_url",
+    "contents_url",
+    "contributors_url",
+    "deployments_url",
+    "downloads_url",
+    "events_url",
+    "forks_url",
+    "git_commits_url",
+    "git_refs_url",
+    "git_tags_url",
+    "git_url",
+    "issue_comment_url",
+    "issue_events_url",
+    "issues_url",
+    "keys_url",
+    "labels_url",
+    "languages_url",
+    "merges_url",
+    "milestones_url",
+    "notifications_url",
+    "pulls_url",
+    "releases_url",
+    "ssh_url",
+    "stargazers_url",
+    "statuses_url",
+    "subscribers_url",
+    "subscription_url",
+    "tags_url",
+    "teams_url",
+    "trees_url",
+)
+
+
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -1344,45 +1386,7 @@ class GitHubModel:
             "fork": False,
             "url": f"{API_URL}/repos/{repo.full_name}",
         }
-        for k in (
-            "archive_url",
-            "assignees_url",
-            "blobs_url",
-            "branches_url",
-            "collaborators_url",
-            "comments_url",
-            "commits_url",
-            "compare_url",
-            "contents_url",
-            "contributors_url",
-            "deployments_url",
-            "downloads_url",
-            "events_url",
-            "forks_url",
-            "git_commits_url",
-            "git_refs_url",
-            "git_tags_url",
-            "git_url",
-            "issue_comment_url",
-            "issue_events_url",
-            "issues_url",
-            "keys_url",
-            "labels_url",
-            "languages_url",
-            "merges_url",
-            "milestones_url",
-            "notifications_url",
-            "pulls_url",
-            "releases_url",
-            "ssh_url",
-            "stargazers_url",
-            "statuses_url",
-            "subscribers_url",
-            "subscription_url",
-            "tags_url",
-            "teams_url",
-            "trees_url",
-        ):
+        for k in _REPO_URL_KEYS:
             out[k] = urls[k]
         out.update(
             {
@@ -1652,49 +1656,7 @@ class GitHubModel:
         }
         repository = {
             **mini,
-            **{
-                k: urls[k]
-                for k in (
-                    "archive_url",
-                    "assignees_url",
-                    "blobs_url",
-                    "branches_url",
-                    "collaborators_url",
-                    "comments_url",
-                    "commits_url",
-                    "compare_url",
-                    "contents_url",
-                    "contributors_url",
-                    "deployments_url",
-                    "downloads_url",
-                    "events_url",
-                    "forks_url",
-                    "git_commits_url",
-                    "git_refs_url",
-                    "git_tags_url",
-                    "git_url",
-                    "issue_comment_url",
-                    "issue_events_url",
-                    "issues_url",
-                    "keys_url",
-                    "labels_url",
-                    "languages_url",
-                    "merges_url",
-                    "milestones_url",
-                    "notifications_url",
-                    "pulls_url",
-                    "releases_url",
-                    "ssh_url",
-                    "stargazers_url",
-                    "statuses_url",
-                    "subscribers_url",
-                    "subscription_url",
-                    "tags_url",
-                    "teams_url",
-                    "trees_url",
-                    "hooks_url",
-                )
-            },
+            **{k: urls[k] for k in (*_REPO_URL_KEYS, "hooks_url")},
         }
         head_repository = {
             **self._repo_head(repo),
