@@ -127,10 +127,10 @@ def run_ui(seed: int) -> int:
     settings = Settings.from_env()
     _dagster_home(settings)
     with api_environment(seed) as where:
-        print(f"Dagster UI on http://127.0.0.1:3000 (APIs: {where})", flush=True)
+        port = os.environ.get("DAGSTER_PORT", "3000")
+        print(f"Dagster UI on http://127.0.0.1:{port} (APIs: {where})", flush=True)
         return subprocess.call([sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1",
-                                "-p", os.environ.get("DAGSTER_PORT", "3000"),
-                                "-m", "orchestration.definitions"], cwd=REPO_ROOT)
+                                "-p", port, "-m", "orchestration.definitions"], cwd=REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:
