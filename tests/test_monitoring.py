@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
 import dagster as dg
 
 from orchestration.monitoring import run_failure_summary
 
 
-def test_failure_summary_names_step_and_reason(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLATFORM_KPIS_HOME", str(tmp_path))
-    monkeypatch.delenv("PLATFORM_KPIS_FAILURE_WEBHOOK", raising=False)
+def _failed_run_context():
 
     @dg.op
     def extract_github():
@@ -26,7 +28,42 @@ def test_failure_summary_names_step_and_reason(tmp_path, monkeypatch):
     context = dg.build_run_status_sensor_context(
         sensor_name="run_failure_summary", dagster_event=failure, dagster_instance=instance,
         dagster_run=result.dagster_run).for_run_failure()
+    return context, result
+
+
+def test_failure_summary_names_step_and_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLATFORM_KPIS_HOME", str(tmp_path))
+    monkeypatch.delenv("PLATFORM_KPIS_FAILURE_WEBHOOK", raising=False)
+    context, result = _failed_run_context()
     run_failure_summary(context)
     text = (tmp_path / "run_failures" / f"{result.run_id}.txt").read_text()
     assert f"run {result.run_id} of job 'nightly' failed" in text
     assert "step extract_github: RuntimeError: github/pull_requests: 401" in text
+
+
+def test_failure_summary_posts_to_the_webhook(tmp_path, monkeypatch):
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    monkeypatch.setenv("PLATFORM_KPIS_HOME", str(tmp_path))
+    monkeypatch.setenv("PLATFORM_KPIS_FAILURE_WEBHOOK",
+                       f"http://127.0.0.1:{server.server_address[1]}/hook")
+    context, result = _failed_run_context()
+    run_failure_summary(context)
+    thread.join(timeout=10)
+    server.server_close()
+    assert len(received) == 1
+    assert f"run {result.run_id} of job 'nightly' failed" in received[0]["text"]
+    assert "401" in received[0]["text"]
