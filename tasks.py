@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Set-up and entry points. Needs only Python 3.11+; the first call builds .venv from the lock.
 
-    python3 tasks.py demo        the whole pipeline against the bundled simulator (DuckDB)
-    python3 tasks.py test [ARGS] the whole test suite (ARGS go to pytest)
-    python3 tasks.py ui          the Dagster UI on this project, against the simulator
-    python3 tasks.py simulator   serve the simulated APIs and print their base URLs
+python3 tasks.py demo        the whole pipeline against the bundled simulator (DuckDB)
+python3 tasks.py test [ARGS] the whole test suite (ARGS go to pytest)
+python3 tasks.py ui          the Dagster UI on this project, against the simulator
+python3 tasks.py simulator   serve the simulated APIs and print their base URLs
 """
 
 from __future__ import annotations

@@ -52,8 +52,7 @@ def sync(sim: Simulator, target: str, home: Path, dsn: str | None) -> int:
     rows = 0
     for source in SOURCES:
         with open_store(source, target=target, home=home, dsn=dsn) as store:
-            sync_source(source, settings, catalog, store, retry=RETRY,
-                        history_start=sim.org.start)
+            sync_source(source, settings, catalog, store, retry=RETRY, history_start=sim.org.start)
             rows += sum(store.count(t) for t in RAW_TABLES[source])
     write_catalog(catalog, target=target, home=home, dsn=dsn)
     ensure_raw_layer(target=target, home=home, dsn=dsn)
@@ -64,14 +63,29 @@ def build(target: str, home: Path, dsn: str | None, *args: str) -> tuple[float, 
     """dbt build; (wall seconds, seconds the staging models executed, outcome)."""
     started = time.perf_counter()
     code = subprocess.call(
-        [str(Path(sys.executable).parent / "dbt"), "build", *args, "--project-dir",
-         str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(home / "target"),
-         "--log-path", str(home / "logs"), "--quiet"],
-        env={**os.environ, **dbt_env(target=target, home=home, dsn=dsn)})
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            *args,
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(home / "target"),
+            "--log-path",
+            str(home / "logs"),
+            "--quiet",
+        ],
+        env={**os.environ, **dbt_env(target=target, home=home, dsn=dsn)},
+    )
     wall = time.perf_counter() - started
     results = json.loads((home / "target" / "run_results.json").read_text())["results"]
-    staging = sum(r["execution_time"] for r in results
-                  if r["unique_id"].startswith("model.platform_kpis.stg_"))
+    staging = sum(
+        r["execution_time"]
+        for r in results
+        if r["unique_id"].startswith("model.platform_kpis.stg_")
+    )
     failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
     return wall, staging, "ok" if code == 0 else f"exit {code}, failed: {failed[:5]}"
 
@@ -92,17 +106,20 @@ def main() -> None:
         home = Path(tmp)
         raw = sync(sim, args.target, home, args.dsn)
         wall, staging, outcome = build(args.target, home, args.dsn)
-        print(f"{scale}\nfirst build: {raw} raw rows, {wall:.1f}s (staging {staging:.1f}s) "
-              f"{outcome}")
+        print(
+            f"{scale}\nfirst build: {raw} raw rows, {wall:.1f}s (staging {staging:.1f}s) {outcome}"
+        )
         for day in range(1, args.rounds + 1):
             sim.advance(days=1)
             added = sync(sim, args.target, home, args.dsn) - raw
             raw += added
             inc = build(args.target, home, args.dsn)
             full = build(args.target, home, args.dsn, "--full-refresh")
-            print(f"day +{day}: {added} new raw rows of {raw}\n"
-                  f"  incremental  {inc[0]:6.1f}s (staging {inc[1]:5.1f}s) {inc[2]}\n"
-                  f"  full refresh {full[0]:6.1f}s (staging {full[1]:5.1f}s) {full[2]}")
+            print(
+                f"day +{day}: {added} new raw rows of {raw}\n"
+                f"  incremental  {inc[0]:6.1f}s (staging {inc[1]:5.1f}s) {inc[2]}\n"
+                f"  full refresh {full[0]:6.1f}s (staging {full[1]:5.1f}s) {full[2]}"
+            )
 
 
 if __name__ == "__main__":

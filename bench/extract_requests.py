@@ -41,17 +41,26 @@ def _by_repo(records: list[dict]) -> Counter:
     return Counter(REPO.search(r["url"]).group(1) for r in records)
 
 
-def minimum(source: str, served: dict[str, list[dict]], repos: list[str],
-            workflow_repos: list[str], full: bool) -> dict[str, int]:
+def minimum(
+    source: str,
+    served: dict[str, list[dict]],
+    repos: list[str],
+    workflow_repos: list[str],
+    full: bool,
+) -> dict[str, int]:
     """Minimum requests per stream for reading ``served`` (all records, or only the changed
     ones of an incremental run)."""
     size = PAGE[source]
     if source == "pagerduty":
-        return {t: _pages(len(served.get(t, [])), size) for t in
-                ("services", "teams", "users", "incidents", "log_entries")}
+        return {
+            t: _pages(len(served.get(t, [])), size)
+            for t in ("services", "teams", "users", "incidents", "log_entries")
+        }
     if source == "zendesk":
-        return {"tickets": _pages(len(served.get("tickets", [])), size),
-                "organizations": _pages(len(served.get("organizations", [])), size)}
+        return {
+            "tickets": _pages(len(served.get("tickets", [])), size),
+            "organizations": _pages(len(served.get("organizations", [])), size),
+        }
     prs, deps = _by_repo(served.get("pull_requests", [])), _by_repo(served.get("deployments", []))
     runs = _by_repo(served.get("workflow_runs", []))
     deploy_repos = [r for r in repos if r not in workflow_repos]
@@ -62,8 +71,10 @@ def minimum(source: str, served: dict[str, list[dict]], repos: list[str],
         "deployments": sum(_pages(deps[r], size) for r in deploy_repos),
         "deployment_statuses": len(served.get("deployments", [])),
         "workflow_runs": sum(_pages(runs[r], size) for r in workflow_repos),
-        "compares": sum(1 if c.get("total_commits", 0) <= 250 else
-                        math.ceil(c["total_commits"] / 100) for c in served.get("compares", [])),
+        "compares": sum(
+            1 if c.get("total_commits", 0) <= 250 else math.ceil(c["total_commits"] / 100)
+            for c in served.get("compares", [])
+        ),
     }
 
 
@@ -82,15 +93,19 @@ def _ident(record: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> list[tuple]:
-    scale = Scale(teams=args.teams, days=args.days, activity=args.activity,
-                  customers=args.customers)
+    scale = Scale(
+        teams=args.teams, days=args.days, activity=args.activity, customers=args.customers
+    )
     rows = []
     retry = RetryPolicy(backoff_base=0.01, backoff_max=0.1)
     with Simulator(seed=args.seed, scale=scale) as sim, tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env({**sim.env(), "PLATFORM_KPIS_HOME": tmp})
         catalog = parse_catalog(sim.org.catalog())
-        models = {"github": sim.github_model, "pagerduty": sim.pagerduty_model,
-                  "zendesk": sim.zendesk_model}
+        models = {
+            "github": sim.github_model,
+            "pagerduty": sim.pagerduty_model,
+            "zendesk": sim.zendesk_model,
+        }
         truths = {s: m.truth(sim.clock.now()) for s, m in models.items()}
         for label in ("full", "incremental"):
             if label == "incremental":
@@ -98,11 +113,13 @@ def run(args: argparse.Namespace) -> list[tuple]:
             for source in SOURCES:
                 now_truth = models[source].truth(sim.clock.now())
                 served = now_truth if label == "full" else changed(truths[source], now_truth)
-                need = minimum(source, served, sim.org.repos, sim.org.workflow_repos,
-                               label == "full")
+                need = minimum(
+                    source, served, sim.org.repos, sim.org.workflow_repos, label == "full"
+                )
                 with DuckDBSourceStore(duckdb_path(Path(tmp), source), source) as store:
-                    result = sync_source(source, settings, catalog, store, retry=retry,
-                                         history_start=sim.org.start)
+                    result = sync_source(
+                        source, settings, catalog, store, retry=retry, history_start=sim.org.start
+                    )
                 for r in result.results:
                     rows.append((label, source, r.stream, r.requests, need.get(r.stream, 0)))
                 truths[source] = now_truth

@@ -85,33 +85,51 @@ class Stream(ABC):
         return None if value is None else str(value)
 
 
-def require(record: Mapping[str, Any], fields: Iterable[str], *, source: str, stream: str,
-            key: str) -> None:
+def require(
+    record: Mapping[str, Any], fields: Iterable[str], *, source: str, stream: str, key: str
+) -> None:
     missing = [f for f in fields if f not in record]
     if missing:
-        raise RecordError(f"missing required field(s) {missing}", source=source,
-                          stream=stream, record=key)
+        raise RecordError(
+            f"missing required field(s) {missing}", source=source, stream=stream, record=key
+        )
 
 
-def check_enum(record: Mapping[str, Any], fld: str, allowed: Iterable[Any], *, source: str,
-               stream: str, key: str) -> None:
+def check_enum(
+    record: Mapping[str, Any],
+    fld: str,
+    allowed: Iterable[Any],
+    *,
+    source: str,
+    stream: str,
+    key: str,
+) -> None:
     value = record.get(fld)
     allowed = tuple(allowed)
     if value not in allowed:
-        raise RecordError(f"unknown {fld} {value!r} (expected one of {list(allowed)})",
-                          source=source, stream=stream, record=key)
+        raise RecordError(
+            f"unknown {fld} {value!r} (expected one of {list(allowed)})",
+            source=source,
+            stream=stream,
+            record=key,
+        )
 
 
-def require_time(record: Mapping[str, Any], fld: str, *, source: str, stream: str,
-                 key: str) -> datetime:
+def require_time(
+    record: Mapping[str, Any], fld: str, *, source: str, stream: str, key: str
+) -> datetime:
     """A timestamp field that must be present and parse, else a RecordError naming it."""
     try:
         value = parse_time(record[fld])
     except (KeyError, TypeError, ValueError, AttributeError):
         value = None
     if value is None:
-        raise RecordError(f"{fld} {record.get(fld)!r} is not a timestamp", source=source,
-                          stream=stream, record=key)
+        raise RecordError(
+            f"{fld} {record.get(fld)!r} is not a timestamp",
+            source=source,
+            stream=stream,
+            record=key,
+        )
     return value
 
 

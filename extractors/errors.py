@@ -6,8 +6,9 @@ from __future__ import annotations
 class ExtractError(Exception):
     """A fatal extraction error: retrying the same request will not help."""
 
-    def __init__(self, message: str, *, source: str, stream: str | None = None,
-                 record: str | None = None):
+    def __init__(
+        self, message: str, *, source: str, stream: str | None = None, record: str | None = None
+    ):
         self.source = source
         self.stream = stream
         self.record = record

@@ -32,13 +32,15 @@ class RequestStats:
     not_modified: int = 0
 
     def snapshot(self) -> RequestStats:
-        return RequestStats(self.requests, self.retries, self.throttled_seconds,
-                            self.not_modified)
+        return RequestStats(self.requests, self.retries, self.throttled_seconds, self.not_modified)
 
     def since(self, before: RequestStats) -> RequestStats:
-        return RequestStats(self.requests - before.requests, self.retries - before.retries,
-                            self.throttled_seconds - before.throttled_seconds,
-                            self.not_modified - before.not_modified)
+        return RequestStats(
+            self.requests - before.requests,
+            self.retries - before.retries,
+            self.throttled_seconds - before.throttled_seconds,
+            self.not_modified - before.not_modified,
+        )
 
 
 class RateLimitPolicy(Protocol):
@@ -85,9 +87,15 @@ class HttpClient:
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
-    def get(self, path_or_url: str, params: Mapping[str, Any] | None = None, *,
-            stream: str | None = None, headers: Mapping[str, str] | None = None,
-            allow: tuple[int, ...] = ()) -> requests.Response:
+    def get(
+        self,
+        path_or_url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        stream: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> requests.Response:
         """GET with retries. Statuses in ``allow`` (e.g. 304, 404) are returned, not raised."""
         url = self.url(path_or_url)
         shown = _safe_url(url)
@@ -97,10 +105,14 @@ class HttpClient:
             attempt += 1
             self.stats.requests += 1
             try:
-                resp = self._session.get(url, params=params, headers=headers,
-                                         timeout=self.retry.timeout)
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
+                resp = self._session.get(
+                    url, params=params, headers=headers, timeout=self.retry.timeout
+                )
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 self._retry_or_raise(attempt, stream, f"{type(exc).__name__} on GET {shown}")
                 continue
             self._note_date(resp)
@@ -110,31 +122,49 @@ class HttpClient:
             if wait is not None:
                 throttles += 1
                 if throttles > self.retry.max_rate_limit_waits:
-                    raise ExtractError(f"still rate limited after {throttles - 1} waits on "
-                                       f"GET {shown}", source=self.source, stream=stream)
+                    raise ExtractError(
+                        f"still rate limited after {throttles - 1} waits on GET {shown}",
+                        source=self.source,
+                        stream=stream,
+                    )
                 log.info("%s rate limited on %s; waiting %.1fs", self.source, shown, wait)
                 self.stats.retries += 1
                 self.stats.throttled_seconds += wait
                 self.sleep(wait)
                 continue
             if resp.status_code == 401:
-                raise AuthError(f"401 Unauthorized on GET {shown}: check {self.credential_name}",
-                                source=self.source, stream=stream)
+                raise AuthError(
+                    f"401 Unauthorized on GET {shown}: check {self.credential_name}",
+                    source=self.source,
+                    stream=stream,
+                )
             if resp.status_code == 404:
-                raise NotFoundError(f"404 Not Found on GET {shown} (missing, or "
-                                    f"{self.credential_name} may not see it)",
-                                    source=self.source, stream=stream)
+                raise NotFoundError(
+                    f"404 Not Found on GET {shown} (missing, or "
+                    f"{self.credential_name} may not see it)",
+                    source=self.source,
+                    stream=stream,
+                )
             if resp.status_code >= 500:
                 self._retry_or_raise(attempt, stream, f"{resp.status_code} on GET {shown}")
                 continue
             if resp.status_code >= 400:
-                raise ExtractError(f"{resp.status_code} on GET {shown}: {_brief(resp)}",
-                                   source=self.source, stream=stream)
+                raise ExtractError(
+                    f"{resp.status_code} on GET {shown}: {_brief(resp)}",
+                    source=self.source,
+                    stream=stream,
+                )
             return resp
 
-    def get_json(self, path_or_url: str, params: Mapping[str, Any] | None = None, *,
-                 stream: str | None = None, headers: Mapping[str, str] | None = None,
-                 allow: tuple[int, ...] = ()) -> tuple[requests.Response, Any]:
+    def get_json(
+        self,
+        path_or_url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        stream: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> tuple[requests.Response, Any]:
         """GET and decode JSON; a body that does not parse (a truncated transfer) is retried
         like a 5xx, then reported as malformed. Allowed non-200 statuses decode to None
         when their body is empty."""
@@ -151,15 +181,19 @@ class HttpClient:
             except ValueError:
                 shown = _safe_url(resp.url)
                 if attempt >= self.retry.max_attempts:
-                    raise ExtractError(f"malformed JSON from GET {shown} after {attempt} "
-                                       "attempts", source=self.source, stream=stream) from None
+                    raise ExtractError(
+                        f"malformed JSON from GET {shown} after {attempt} attempts",
+                        source=self.source,
+                        stream=stream,
+                    ) from None
                 self.stats.retries += 1
                 self.sleep(self.retry.backoff(attempt))
 
     def _retry_or_raise(self, attempt: int, stream: str | None, what: str) -> None:
         if attempt >= self.retry.max_attempts:
-            raise ExtractError(f"{what}, gave up after {attempt} attempts",
-                               source=self.source, stream=stream)
+            raise ExtractError(
+                f"{what}, gave up after {attempt} attempts", source=self.source, stream=stream
+            )
         self.stats.retries += 1
         self.sleep(self.retry.backoff(attempt))
 

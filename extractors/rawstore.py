@@ -26,8 +26,19 @@ from typing import Any
 from extractors.base import Page
 
 SOURCES = ("github", "pagerduty", "zendesk")
-STATUS_COLUMNS = ("source", "stream", "status", "last_attempt_at", "last_success_at", "records",
-                  "requests", "retries", "throttled_seconds", "cursor", "error")
+STATUS_COLUMNS = (
+    "source",
+    "stream",
+    "status",
+    "last_attempt_at",
+    "last_success_at",
+    "records",
+    "requests",
+    "retries",
+    "throttled_seconds",
+    "cursor",
+    "error",
+)
 
 
 @dataclass
@@ -50,8 +61,9 @@ class SyncStatus:
 
 # A failed attempt keeps the time of the last success.
 _KEEP_SUCCESS = "last_success_at = excluded.last_success_at"
-_COALESCE_SUCCESS = ("last_success_at = coalesce(excluded.last_success_at, "
-                     "pipeline_sync_status.last_success_at)")
+_COALESCE_SUCCESS = (
+    "last_success_at = coalesce(excluded.last_success_at, pipeline_sync_status.last_success_at)"
+)
 
 
 def _canonical(value: Any) -> str:
@@ -150,8 +162,9 @@ class DuckDBSourceStore(SourceStore):
         self._tables.add(table)
 
     def state(self, stream: str) -> dict[str, Any]:
-        row = self.con.execute("select state from _sync_state where stream = ?",
-                               [stream]).fetchone()
+        row = self.con.execute(
+            "select state from _sync_state where stream = ?", [stream]
+        ).fetchone()
         return json.loads(row[0]) if row else {}
 
     def commit(self, stream: str, page: Page, run_id: str) -> int:
@@ -167,12 +180,17 @@ class DuckDBSourceStore(SourceStore):
                 rows = _rows(page, table)
                 if not rows:
                     continue
-                batch = pa.table({
-                    "record_key": [r[0] for r in rows], "record": [r[1] for r in rows],
-                    "context": [r[2] for r in rows], "record_hash": [r[3] for r in rows],
-                })
+                batch = pa.table(
+                    {
+                        "record_key": [r[0] for r in rows],
+                        "record": [r[1] for r in rows],
+                        "context": [r[2] for r in rows],
+                        "record_hash": [r[3] for r in rows],
+                    }
+                )
                 self.con.register("_batch", batch)
-                appended += self.con.execute(f"""
+                appended += self.con.execute(
+                    f"""
                     insert into {table} (record_key, record, context, record_hash,
                                          extracted_at, run_id)
                     select b.record_key, b.record, b.context, b.record_hash, ?, ?
@@ -184,12 +202,15 @@ class DuckDBSourceStore(SourceStore):
                         group by record_key
                     ) l on l.record_key = b.record_key
                     where l.record_hash is distinct from b.record_hash""",
-                    [now, run_id]).fetchone()[0]
+                    [now, run_id],
+                ).fetchone()[0]
                 self.con.unregister("_batch")
-            self.con.execute("""insert into _sync_state values (?, ?, ?, ?)
+            self.con.execute(
+                """insert into _sync_state values (?, ?, ?, ?)
                 on conflict (stream) do update set state = excluded.state,
                 updated_at = excluded.updated_at, run_id = excluded.run_id""",
-                             [stream, _canonical(page.state), now, run_id])
+                [stream, _canonical(page.state), now, run_id],
+            )
             self.con.execute("commit")
         except BaseException:
             self.con.execute("rollback")
@@ -199,7 +220,8 @@ class DuckDBSourceStore(SourceStore):
     def latest(self, table: str) -> Iterator[tuple[str, dict, dict | None]]:
         exists = self.con.execute(
             "select count(*) from information_schema.tables where table_name = ?",
-            [_check_name(table)]).fetchone()[0]
+            [_check_name(table)],
+        ).fetchone()[0]
         if not exists:
             return
         cur = self.con.cursor()
@@ -220,9 +242,12 @@ class DuckDBSourceStore(SourceStore):
 
     def write_status(self, status: SyncStatus) -> None:
         updates = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS[2:])
-        self.con.execute(f"""insert into pipeline_sync_status values
+        self.con.execute(
+            f"""insert into pipeline_sync_status values
             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (source, stream) do update set
-            {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""", list(status.row()))
+            {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""",
+            list(status.row()),
+        )
 
     def status_rows(self) -> list[dict[str, Any]]:
         cur = self.con.execute("select * from pipeline_sync_status order by stream")
@@ -264,15 +289,15 @@ class PostgresSourceStore(SourceStore):
                 record_key text not null, record jsonb not null, context jsonb,
                 record_hash text not null, extracted_at timestamptz not null,
                 run_id text not null)""")
-            cur.execute(f"create index if not exists {table}_key_idx "
-                        f"on {t} (record_key, ingest_id desc)")
+            cur.execute(
+                f"create index if not exists {table}_key_idx on {t} (record_key, ingest_id desc)"
+            )
         self.con.commit()
         self._tables.add(table)
 
     def state(self, stream: str) -> dict[str, Any]:
         with self.con.cursor() as cur:
-            cur.execute(f"select state from {self.schema}._sync_state where stream = %s",
-                        [stream])
+            cur.execute(f"select state from {self.schema}._sync_state where stream = %s", [stream])
             row = cur.fetchone()
         self.con.commit()
         return row[0] if row else {}
@@ -288,27 +313,34 @@ class PostgresSourceStore(SourceStore):
                     rows = _rows(page, table)
                     if not rows:
                         continue
-                    cur.execute("create temp table if not exists _batch (record_key text, "
-                                "record jsonb, context jsonb, record_hash text) "
-                                "on commit delete rows")
+                    cur.execute(
+                        "create temp table if not exists _batch (record_key text, "
+                        "record jsonb, context jsonb, record_hash text) "
+                        "on commit delete rows"
+                    )
                     with cur.copy("copy _batch from stdin") as copy:
                         for row in rows:
                             copy.write_row(row)
                     t = f"{self.schema}.{table}"
-                    cur.execute(f"""insert into {t} (record_key, record, context, record_hash,
+                    cur.execute(
+                        f"""insert into {t} (record_key, record, context, record_hash,
                                                      extracted_at, run_id)
                         select b.record_key, b.record, b.context, b.record_hash, %s, %s
                         from _batch b
                         left join lateral (
                             select record_hash from {t} r where r.record_key = b.record_key
                             order by ingest_id desc limit 1) l on true
-                        where l.record_hash is distinct from b.record_hash""", [now, run_id])
+                        where l.record_hash is distinct from b.record_hash""",
+                        [now, run_id],
+                    )
                     appended += cur.rowcount
                     cur.execute("delete from _batch")
-                cur.execute(f"""insert into {self.schema}._sync_state values (%s, %s, %s, %s)
+                cur.execute(
+                    f"""insert into {self.schema}._sync_state values (%s, %s, %s, %s)
                     on conflict (stream) do update set state = excluded.state,
                     updated_at = excluded.updated_at, run_id = excluded.run_id""",
-                            [stream, _canonical(page.state), now, run_id])
+                    [stream, _canonical(page.state), now, run_id],
+                )
             self.con.commit()
         except BaseException:
             self.con.rollback()
@@ -346,10 +378,13 @@ class PostgresSourceStore(SourceStore):
         cols = ", ".join(STATUS_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS[2:])
         with self.con.cursor() as cur:
-            cur.execute(f"""insert into {self.schema}.pipeline_sync_status ({cols})
+            cur.execute(
+                f"""insert into {self.schema}.pipeline_sync_status ({cols})
                 values ({", ".join(["%s"] * len(STATUS_COLUMNS))})
                 on conflict (source, stream) do update set
-                {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""", list(status.row()))
+                {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""",
+                list(status.row()),
+            )
         self.con.commit()
 
     def status_rows(self) -> list[dict[str, Any]]:
@@ -369,8 +404,9 @@ def duckdb_path(home: Path, source: str) -> Path:
     return Path(home) / "raw" / f"{source}.duckdb"
 
 
-def open_store(source: str, *, target: str, home: Path | None = None,
-               dsn: str | None = None) -> SourceStore:
+def open_store(
+    source: str, *, target: str, home: Path | None = None, dsn: str | None = None
+) -> SourceStore:
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     if target == "duckdb":

@@ -36,16 +36,28 @@ class SourceRun:
     client: HttpClient
 
 
-def sync_source(source: str, settings: Settings, catalog: Catalog, store: SourceStore, *,
-                only: Iterable[str] | None = None, run_id: str | None = None,
-                retry: RetryPolicy | None = None, history_start: datetime | None = None,
-                client: HttpClient | None = None) -> SourceRun:
+def sync_source(
+    source: str,
+    settings: Settings,
+    catalog: Catalog,
+    store: SourceStore,
+    *,
+    only: Iterable[str] | None = None,
+    run_id: str | None = None,
+    retry: RetryPolicy | None = None,
+    history_start: datetime | None = None,
+    client: HttpClient | None = None,
+) -> SourceRun:
     """Sync a source's streams (parents first) into its store; stops at the first failure."""
     client = client or make_client(source, settings, retry)
     run_id = run_id or uuid.uuid4().hex
     wanted = set(only) if only is not None else None
-    ctx = ReadContext(client=client, catalog=catalog, parents=store.latest,
-                      history_start=history_start)
-    results = [sync_stream(s, store, ctx, run_id) for s in streams(source)
-               if wanted is None or s.spec.name in wanted]
+    ctx = ReadContext(
+        client=client, catalog=catalog, parents=store.latest, history_start=history_start
+    )
+    results = [
+        sync_stream(s, store, ctx, run_id)
+        for s in streams(source)
+        if wanted is None or s.spec.name in wanted
+    ]
     return SourceRun(results, client)

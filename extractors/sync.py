@@ -27,8 +27,14 @@ class StreamResult:
     error: str | None = None
 
 
-def sync_stream(stream: Stream, store: SourceStore, ctx: ReadContext, run_id: str,
-                *, on_page: Callable[[int], None] | None = None) -> StreamResult:
+def sync_stream(
+    stream: Stream,
+    store: SourceStore,
+    ctx: ReadContext,
+    run_id: str,
+    *,
+    on_page: Callable[[int], None] | None = None,
+) -> StreamResult:
     """Read a stream from its committed state; each page and its state commit together.
     On failure the status row records the error and the exception propagates: every page
     committed before it stays, and the next run resumes from there."""
@@ -48,18 +54,43 @@ def sync_stream(stream: Stream, store: SourceStore, ctx: ReadContext, run_id: st
     except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
         error = exc
     delta = ctx.client.stats.since(before)
-    result = StreamResult(spec.source, spec.name, "failed" if error else "success", records,
-                          appended, delta.requests, delta.retries,
-                          round(delta.throttled_seconds, 3), stream.cursor_of(state),
-                          None if error is None else f"{type(error).__name__}: {error}")
-    store.write_status(SyncStatus(
-        spec.source, spec.name, result.status, started, None if error else datetime.now(UTC),
-        records, delta.requests, delta.retries, result.throttled_seconds, result.cursor,
-        result.error))
+    result = StreamResult(
+        spec.source,
+        spec.name,
+        "failed" if error else "success",
+        records,
+        appended,
+        delta.requests,
+        delta.retries,
+        round(delta.throttled_seconds, 3),
+        stream.cursor_of(state),
+        None if error is None else f"{type(error).__name__}: {error}",
+    )
+    store.write_status(
+        SyncStatus(
+            spec.source,
+            spec.name,
+            result.status,
+            started,
+            None if error else datetime.now(UTC),
+            records,
+            delta.requests,
+            delta.retries,
+            result.throttled_seconds,
+            result.cursor,
+            result.error,
+        )
+    )
     if error is not None:
         raise error
-    log.info("%s/%s: %d records (%d new versions), %d requests", spec.source, spec.name,
-             records, appended, delta.requests)
+    log.info(
+        "%s/%s: %d records (%d new versions), %d requests",
+        spec.source,
+        spec.name,
+        records,
+        appended,
+        delta.requests,
+    )
     return result
 
 

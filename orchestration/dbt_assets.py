@@ -87,8 +87,9 @@ def dbt_executable() -> str:
 def dbt_project() -> DbtProject:
     """The project, with a manifest parsed (under ``dagster dev`` always, else when stale)."""
     dbt_executable()
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
-                         target=dbt_target())
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=dbt_target()
+    )
     project.prepare_if_dev()
     if manifest_is_stale(project):
         project.preparer.prepare(project)
@@ -112,8 +113,11 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
 
     @staticmethod
     def meta_asset_key(dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey | None:
-        meta = ((dbt_resource_props.get("config") or {}).get("meta")
-                or dbt_resource_props.get("meta") or {})
+        meta = (
+            (dbt_resource_props.get("config") or {}).get("meta")
+            or dbt_resource_props.get("meta")
+            or {}
+        )
         path = (meta.get("dagster") or {}).get("asset_key")
         return dg.AssetKey(list(path)) if path else None
 
@@ -148,36 +152,59 @@ def prepare_warehouse(warehouse: Warehouse) -> dict[str, str]:
 
 @dg.multi_asset(
     name="catalog_tables",
-    specs=[dg.AssetSpec(dg.AssetKey(["catalog", name]), group_name="catalog",
-                        kinds={"python"},
-                        description=f"The catalog's {name.removeprefix('catalog_')}, as a "
-                                    "table in schema catalog (defaults applied).")
-           for name in CATALOG_TABLE_NAMES],
+    specs=[
+        dg.AssetSpec(
+            dg.AssetKey(["catalog", name]),
+            group_name="catalog",
+            kinds={"python"},
+            description=f"The catalog's {name.removeprefix('catalog_')}, as a "
+            "table in schema catalog (defaults applied).",
+        )
+        for name in CATALOG_TABLE_NAMES
+    ],
 )
-def catalog_tables_asset(context: dg.AssetExecutionContext,
-                         warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
-    counts = write_catalog(warehouse.catalog(), target=warehouse.target, home=warehouse.home,
-                           dsn=warehouse.pg_dsn)
+def catalog_tables_asset(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult]:
+    counts = write_catalog(
+        warehouse.catalog(), target=warehouse.target, home=warehouse.home, dsn=warehouse.pg_dsn
+    )
     for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(["catalog", name]),
-                                   metadata={"rows": rows,
-                                             "catalog_file": warehouse.catalog_path})
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["catalog", name]),
+            metadata={"rows": rows, "catalog_file": warehouse.catalog_path},
+        )
 
 
 @dg.multi_asset(
     name="billing_export",
-    specs=[dg.AssetSpec(dg.AssetKey(["catalog", name]), group_name="catalog",
-                        kinds={"python"},
-                        description="The FinOps FOCUS billing export of the catalog's "
-                                    "settings.billing_export (none: cost to serve says so).")
-           for name in ("billing_charges", "billing_export_status")],
+    specs=[
+        dg.AssetSpec(
+            dg.AssetKey(["catalog", name]),
+            group_name="catalog",
+            kinds={"python"},
+            description="The FinOps FOCUS billing export of the catalog's "
+            "settings.billing_export (none: cost to serve says so).",
+        )
+        for name in ("billing_charges", "billing_export_status")
+    ],
 )
-def billing_export_asset(context: dg.AssetExecutionContext,
-                         warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
-    load = load_billing(warehouse.catalog(), target=warehouse.target, home=warehouse.home,
-                        dsn=warehouse.pg_dsn, base_dir=Path(warehouse.catalog_path).parent)
-    meta = {"configured": load.configured, "files": len(load.files), "charges": load.charges,
-            "export_path": str(load.export_path) if load.export_path else ""}
+def billing_export_asset(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult]:
+    load = load_billing(
+        warehouse.catalog(),
+        target=warehouse.target,
+        home=warehouse.home,
+        dsn=warehouse.pg_dsn,
+        base_dir=Path(warehouse.catalog_path).parent,
+    )
+    meta = {
+        "configured": load.configured,
+        "files": len(load.files),
+        "charges": load.charges,
+        "export_path": str(load.export_path) if load.export_path else "",
+    }
     for name in ("billing_charges", "billing_export_status"):
         yield dg.MaterializeResult(asset_key=dg.AssetKey(["catalog", name]), metadata=meta)
 
@@ -186,8 +213,12 @@ def billing_export_asset(context: dg.AssetExecutionContext,
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
 
-    @dbt_assets(manifest=project.manifest_path, project=project, name="dbt_platform_kpis",
-                dagster_dbt_translator=translator())
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name="dbt_platform_kpis",
+        dagster_dbt_translator=translator(),
+    )
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
         prepare_warehouse(warehouse)
         yield from dbt.cli(dbt_build_args(), context=context).stream()
@@ -196,15 +227,21 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
-                          target=dbt_target(), dbt_executable=dbt_executable())
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=dbt_target(),
+        dbt_executable=dbt_executable(),
+    )
 
 
 def dbt_assets_defs() -> tuple[list[dg.AssetsDefinition], dict[str, Any]]:
     """The catalog asset and the dbt assets, and the resources they need beyond
     ``warehouse`` (which ``orchestration.resources.resources_from_env`` provides)."""
-    return ([catalog_tables_asset, billing_export_asset, build_dbt_assets()],
-            {"dbt": dbt_resource()})
+    return (
+        [catalog_tables_asset, billing_export_asset, build_dbt_assets()],
+        {"dbt": dbt_resource()},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,9 +260,18 @@ def main(argv: list[str] | None = None) -> int:
     ensure_raw_layer(**where)
     args = argv if argv else dbt_build_args()
     return subprocess.call(
-        [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target", settings.target],
-        env={**os.environ, **dbt_env(**where)})
+        [
+            dbt_executable(),
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            settings.target,
+        ],
+        env={**os.environ, **dbt_env(**where)},
+    )
 
 
 if __name__ == "__main__":

@@ -16,17 +16,21 @@ RAW_FRESHNESS = timedelta(hours=26)
 
 
 def raw_freshness_checks(raw_assets: list[dg.AssetsDefinition]):
-    checks = dg.build_last_update_freshness_checks(assets=raw_assets,
-                                                   lower_bound_delta=RAW_FRESHNESS)
+    checks = dg.build_last_update_freshness_checks(
+        assets=raw_assets, lower_bound_delta=RAW_FRESHNESS
+    )
     sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=checks, default_status=dg.DefaultSensorStatus.RUNNING)
+        freshness_checks=checks, default_status=dg.DefaultSensorStatus.RUNNING
+    )
     return checks, sensor
 
 
 def failure_summary(run: dg.DagsterRun, failure_events: list[dg.DagsterEvent]) -> str:
     """A few lines saying which run failed, which steps, and why."""
-    lines = [f"platform-kpis: run {run.run_id} of job '{run.job_name}' failed "
-             f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"]
+    lines = [
+        f"platform-kpis: run {run.run_id} of job '{run.job_name}' failed "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"
+    ]
     for event in failure_events:
         data = event.step_failure_data
         error = data.error if data else None
@@ -53,5 +57,9 @@ def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
     webhook = os.environ.get("PLATFORM_KPIS_FAILURE_WEBHOOK")
     if webhook:
         # Slack-compatible body; the URL itself is a secret and is never logged.
-        requests.post(webhook, data=json.dumps({"text": summary}),
-                      headers={"Content-Type": "application/json"}, timeout=10)
+        requests.post(
+            webhook,
+            data=json.dumps({"text": summary}),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )

@@ -23,10 +23,20 @@ from expectations.publish import (
 from orchestration.resources import Warehouse
 
 BUILD_SCHEMA = "marts_build"
-MARTS = ("fct_deployments", "fct_changes", "fct_incidents", "fct_tickets",
-         "kpi_delivery_weekly", "kpi_incidents_weekly", "kpi_support_monthly",
-         "kpi_cost_to_serve_monthly", "mart_capacity_allocation", "kpi_scorecard",
-         "kpi_coverage", "pipeline_sync_status")
+MARTS = (
+    "fct_deployments",
+    "fct_changes",
+    "fct_incidents",
+    "fct_tickets",
+    "kpi_delivery_weekly",
+    "kpi_incidents_weekly",
+    "kpi_support_monthly",
+    "kpi_cost_to_serve_monthly",
+    "mart_capacity_allocation",
+    "kpi_scorecard",
+    "kpi_coverage",
+    "pipeline_sync_status",
+)
 DEFAULT_BI_ROLE = "platform_kpis_bi"
 
 
@@ -74,8 +84,9 @@ def gate_settings(warehouse: Warehouse) -> GateSettings:
 
 
 def validate(warehouse: Warehouse, table: str):
-    params = parameters(previous_rows(warehouse, table), gate_settings(warehouse),
-                        datetime.now(UTC))
+    params = parameters(
+        previous_rows(warehouse, table), gate_settings(warehouse), datetime.now(UTC)
+    )
     if warehouse.target == "duckdb":
         import duckdb
 
@@ -84,35 +95,52 @@ def validate(warehouse: Warehouse, table: str):
             return validate_duckdb(con, BUILD_SCHEMA, table, params, gate_settings(warehouse))
         finally:
             con.close()
-    return validate_postgres(warehouse.pg_dsn, BUILD_SCHEMA, table, params,
-                             gate_settings(warehouse))
+    return validate_postgres(
+        warehouse.pg_dsn, BUILD_SCHEMA, table, params, gate_settings(warehouse)
+    )
 
 
 def build_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=mart_key(table), name=f"expectations_{table}", blocking=True,
-                    description=f"Great Expectations suites of {table}; blocks publication.")
+    @dg.asset_check(
+        asset=mart_key(table),
+        name=f"expectations_{table}",
+        blocking=True,
+        description=f"Great Expectations suites of {table}; blocks publication.",
+    )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         results = validate(warehouse, table)
         failures = [f.describe() for r in results for f in r.failures]
         return dg.AssetCheckResult(
-            passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"suites": [r.suite for r in results],
-                      "expectations": sum(r.evaluated for r in results),
-                      "failed": len(failures),
-                      "failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures)
-                                                      or "none")})
+            passed=not failures,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "suites": [r.suite for r in results],
+                "expectations": sum(r.evaluated for r in results),
+                "failed": len(failures),
+                "failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures) or "none"),
+            },
+        )
 
     return _check
 
 
-@dg.asset(key=dg.AssetKey(["marts", "published"]), deps=[mart_key(t) for t in MARTS],
-          group_name="publish", kinds={"duckdb", "postgres"},
-          description="The validated marts, published atomically for BI tools (schema marts).")
-def published_marts(context: dg.AssetExecutionContext,
-                    warehouse: Warehouse) -> dg.MaterializeResult:
+@dg.asset(
+    key=dg.AssetKey(["marts", "published"]),
+    deps=[mart_key(t) for t in MARTS],
+    group_name="publish",
+    kinds={"duckdb", "postgres"},
+    description="The validated marts, published atomically for BI tools (schema marts).",
+)
+def published_marts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
     if warehouse.target == "duckdb":
-        path = publish_duckdb(Path(warehouse.home) / "warehouse.duckdb", BUILD_SCHEMA, MARTS,
-                              published_path(warehouse.home))
+        path = publish_duckdb(
+            Path(warehouse.home) / "warehouse.duckdb",
+            BUILD_SCHEMA,
+            MARTS,
+            published_path(warehouse.home),
+        )
         where = str(path)
     else:
         role = os.environ.get("PLATFORM_KPIS_BI_ROLE", DEFAULT_BI_ROLE)

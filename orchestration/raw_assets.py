@@ -4,7 +4,6 @@ All streams of a source run in one step (a ``multi_asset``): they share one HTTP
 one writer of the source's raw store, and the three sources run in parallel steps.
 """
 
-
 import uuid
 
 import dagster as dg
@@ -26,44 +25,61 @@ def _specs(source: str) -> list[dg.AssetSpec]:
     for stream in streams(source):
         s = stream.spec
         for table in s.tables:
-            specs.append(dg.AssetSpec(
-                raw_key(source, table),
-                deps=[raw_key(source, p) for p in s.parents],
-                description=f"Raw {source} {table}: append-only versions keyed by "
-                            f"{s.primary_key}" + (f", cursor {s.cursor}" if s.cursor else ""),
-                group_name="raw", kinds={source, "python"},
-                metadata={"primary_key": s.primary_key, "cursor_field": s.cursor or ""},
-                skippable=True,
-            ))
+            specs.append(
+                dg.AssetSpec(
+                    raw_key(source, table),
+                    deps=[raw_key(source, p) for p in s.parents],
+                    description=f"Raw {source} {table}: append-only versions keyed by "
+                    f"{s.primary_key}" + (f", cursor {s.cursor}" if s.cursor else ""),
+                    group_name="raw",
+                    kinds={source, "python"},
+                    metadata={"primary_key": s.primary_key, "cursor_field": s.cursor or ""},
+                    skippable=True,
+                )
+            )
     return specs
 
 
 def _metadata(result: StreamResult) -> dict[str, object]:
     return {
-        "records": result.records, "new_versions": result.appended,
-        "requests": result.requests, "retries": result.retries,
-        "throttled_seconds": result.throttled_seconds, "cursor": result.cursor or "",
+        "records": result.records,
+        "new_versions": result.appended,
+        "requests": result.requests,
+        "retries": result.retries,
+        "throttled_seconds": result.throttled_seconds,
+        "cursor": result.cursor or "",
     }
 
 
 def build_source_asset(source: str) -> dg.AssetsDefinition:
-    @dg.multi_asset(name=f"raw_{source}", specs=_specs(source), can_subset=True,
-                    retry_policy=EXTRACTION_RETRY, group_name="raw")
+    @dg.multi_asset(
+        name=f"raw_{source}",
+        specs=_specs(source),
+        can_subset=True,
+        retry_policy=EXTRACTION_RETRY,
+        group_name="raw",
+    )
     def _extract(context: dg.AssetExecutionContext, apis: SourceApis, warehouse: Warehouse):
         wanted_tables = {k.path[-1] for k in context.selected_asset_keys}
-        wanted = [s.spec.name for s in streams(source)
-                  if wanted_tables & set(s.spec.tables)]
+        wanted = [s.spec.name for s in streams(source) if wanted_tables & set(s.spec.tables)]
         settings = apis.settings(warehouse)
         with warehouse.open_raw(source) as store:
-            run = sync_source(source, settings, warehouse.catalog(), store, only=wanted,
-                              run_id=context.run.run_id or uuid.uuid4().hex,
-                              history_start=warehouse.history_start_at())
+            run = sync_source(
+                source,
+                settings,
+                warehouse.catalog(),
+                store,
+                only=wanted,
+                run_id=context.run.run_id or uuid.uuid4().hex,
+                history_start=warehouse.history_start_at(),
+            )
         by_name = {s.spec.name: s.spec for s in streams(source)}
         for result in run.results:
             for table in by_name[result.stream].tables:
                 if raw_key(source, table) in context.selected_asset_keys:
-                    yield dg.MaterializeResult(asset_key=raw_key(source, table),
-                                               metadata=_metadata(result))
+                    yield dg.MaterializeResult(
+                        asset_key=raw_key(source, table), metadata=_metadata(result)
+                    )
 
     return _extract
 

@@ -28,13 +28,17 @@ class SourceApis(dg.ConfigurableResource):
 
     def settings(self, warehouse: Warehouse) -> Settings:
         return Settings(
-            github_api_url=self.github_api_url, github_token=Secret(self.github_token),
+            github_api_url=self.github_api_url,
+            github_token=Secret(self.github_token),
             pagerduty_api_url=self.pagerduty_api_url,
             pagerduty_api_token=Secret(self.pagerduty_api_token),
-            zendesk_url=self.zendesk_url, zendesk_email=self.zendesk_email,
+            zendesk_url=self.zendesk_url,
+            zendesk_email=self.zendesk_email,
             zendesk_api_token=Secret(self.zendesk_api_token),
-            catalog_path=Path(warehouse.catalog_path), home=Path(warehouse.home),
-            target=warehouse.target, pg_dsn=Secret(warehouse.pg_dsn),
+            catalog_path=Path(warehouse.catalog_path),
+            home=Path(warehouse.home),
+            target=warehouse.target,
+            pg_dsn=Secret(warehouse.pg_dsn),
         )
 
 

@@ -37,8 +37,13 @@ from platform_kpis.catalog_tables import CATALOG_SCHEMA, warehouse_path
 CHARGES_TABLE = "billing_charges"
 STATUS_TABLE = "billing_export_status"
 REQUIRED_COLUMNS = ("ChargePeriodStart", "BilledCost")
-OPTIONAL_COLUMNS = ("ChargePeriodEnd", "BillingCurrency", "ProviderName", "ServiceName",
-                    "ChargeCategory")
+OPTIONAL_COLUMNS = (
+    "ChargePeriodEnd",
+    "BillingCurrency",
+    "ProviderName",
+    "ServiceName",
+    "ChargeCategory",
+)
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".parq")
 BATCH_ROWS = 10_000
@@ -63,12 +68,22 @@ STATUS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("loaded_at", "timestamptz"),
 )
 _TYPES = {
-    "duckdb": {"timestamp": "timestamp", "timestamptz": "timestamp with time zone",
-               "double": "double", "text": "varchar", "bigint": "bigint",
-               "boolean": "boolean"},
-    "postgres": {"timestamp": "timestamp without time zone",
-                 "timestamptz": "timestamp with time zone", "double": "double precision",
-                 "text": "text", "bigint": "bigint", "boolean": "boolean"},
+    "duckdb": {
+        "timestamp": "timestamp",
+        "timestamptz": "timestamp with time zone",
+        "double": "double",
+        "text": "varchar",
+        "bigint": "bigint",
+        "boolean": "boolean",
+    },
+    "postgres": {
+        "timestamp": "timestamp without time zone",
+        "timestamptz": "timestamp with time zone",
+        "double": "double precision",
+        "text": "text",
+        "bigint": "bigint",
+        "boolean": "boolean",
+    },
 }
 
 
@@ -89,9 +104,17 @@ class BillingCharge:
     source_row: int  # 1-based data row of the file (CSV: the header is row 0)
 
     def as_row(self) -> tuple[Any, ...]:
-        return (self.charge_period_start, self.charge_period_end, self.billed_cost,
-                self.billing_currency, self.provider_name, self.service_name,
-                self.charge_category, self.source_file, self.source_row)
+        return (
+            self.charge_period_start,
+            self.charge_period_end,
+            self.billed_cost,
+            self.billing_currency,
+            self.provider_name,
+            self.service_name,
+            self.charge_category,
+            self.source_file,
+            self.source_row,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,8 +145,11 @@ def export_path(catalog: Catalog, base_dir: Path | str | None = None) -> Path | 
 
 def _is_export_file(path: Path) -> bool:
     name = path.name.lower()
-    return path.is_file() and not name.startswith(".") and name.endswith(
-        CSV_SUFFIXES + PARQUET_SUFFIXES)
+    return (
+        path.is_file()
+        and not name.startswith(".")
+        and name.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES)
+    )
 
 
 def export_files(path: Path) -> list[Path]:
@@ -131,30 +157,35 @@ def export_files(path: Path) -> list[Path]:
     (recursively, in path order)."""
     if not path.exists():
         raise BillingExportError(
-            f"billing export {path} does not exist (catalog settings.billing_export)")
+            f"billing export {path} does not exist (catalog settings.billing_export)"
+        )
     if path.is_file():
         if not _is_export_file(path):
             raise BillingExportError(
-                f"billing export {path} is not a CSV (.csv, .csv.gz) or Parquet file")
+                f"billing export {path} is not a CSV (.csv, .csv.gz) or Parquet file"
+            )
         return [path]
     files = sorted(p for p in path.rglob("*") if _is_export_file(p))
     if not files:
         raise BillingExportError(
-            f"billing export folder {path} holds no CSV (.csv, .csv.gz) or Parquet file")
+            f"billing export folder {path} holds no CSV (.csv, .csv.gz) or Parquet file"
+        )
     return files
 
 
 def _column_map(file: Path, names: Sequence[str]) -> dict[str, str]:
     """FOCUS column -> the file's column name (case-insensitive); required ones must exist."""
     by_lower = {str(n).strip().lower(): str(n) for n in names}
-    found = {c: by_lower[c.lower()] for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-             if c.lower() in by_lower}
+    found = {
+        c: by_lower[c.lower()] for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c.lower() in by_lower
+    }
     missing = [c for c in REQUIRED_COLUMNS if c not in found]
     if missing:
         raise BillingExportError(
             f"billing export {file}: missing required FOCUS column "
             f"{', '.join(repr(c) for c in missing)} (columns found: "
-            f"{', '.join(str(n) for n in names) or 'none'})")
+            f"{', '.join(str(n) for n in names) or 'none'})"
+        )
     return found
 
 
@@ -162,8 +193,9 @@ def _where(file: Path, row: int, column: str) -> str:
     return f"billing export {file}: row {row}, column {column!r}"
 
 
-def parse_timestamp(value: Any, file: Path, row: int, column: str,
-                    required: bool) -> datetime | None:
+def parse_timestamp(
+    value: Any, file: Path, row: int, column: str, required: bool
+) -> datetime | None:
     """A naive UTC datetime from an ISO 8601 string (``Z``, an offset, or none = UTC), a
     date, or a datetime (aware ones converted to UTC)."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -201,7 +233,8 @@ def parse_cost(value: Any, file: Path, row: int, column: str) -> float:
             number = float(Decimal(text))
         except (InvalidOperation, ValueError):
             raise BillingExportError(
-                f"{_where(file, row, column)}: {text!r} is not a number") from None
+                f"{_where(file, row, column)}: {text!r} is not a number"
+            ) from None
     if not math.isfinite(number):
         raise BillingExportError(f"{_where(file, row, column)}: {value!r} is not a finite number")
     return number
@@ -214,17 +247,17 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _charge(record: dict[str, Any], columns: dict[str, str], file: Path,
-            row: int) -> BillingCharge:
+def _charge(record: dict[str, Any], columns: dict[str, str], file: Path, row: int) -> BillingCharge:
     def get(name: str) -> Any:
         return record.get(columns[name]) if name in columns else None
 
     return BillingCharge(
         charge_period_start=parse_timestamp(  # type: ignore[arg-type]
-            get("ChargePeriodStart"), file, row, columns["ChargePeriodStart"], required=True),
+            get("ChargePeriodStart"), file, row, columns["ChargePeriodStart"], required=True
+        ),
         charge_period_end=parse_timestamp(
-            get("ChargePeriodEnd"), file, row, columns.get("ChargePeriodEnd", ""),
-            required=False),
+            get("ChargePeriodEnd"), file, row, columns.get("ChargePeriodEnd", ""), required=False
+        ),
         billed_cost=parse_cost(get("BilledCost"), file, row, columns["BilledCost"]),
         billing_currency=_text(get("BillingCurrency")),
         provider_name=_text(get("ProviderName")),
@@ -255,7 +288,8 @@ def _read_parquet(file: Path) -> Iterator[BillingCharge]:
         parquet = pq.ParquetFile(file)
     except (pa.ArrowException, OSError) as exc:
         raise BillingExportError(
-            f"billing export {file}: not a readable Parquet file: {exc}") from None
+            f"billing export {file}: not a readable Parquet file: {exc}"
+        ) from None
     columns = _column_map(file, parquet.schema_arrow.names)
     row = 0
     for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns.values())):
@@ -271,8 +305,9 @@ def read_export(path: Path) -> Iterator[tuple[Path, Iterator[BillingCharge]]]:
         yield file, (_read_parquet(file) if name.endswith(PARQUET_SUFFIXES) else _read_csv(file))
 
 
-def _batches(charges: Iterable[BillingCharge], size: int = BATCH_ROWS
-             ) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(
+    charges: Iterable[BillingCharge], size: int = BATCH_ROWS
+) -> Iterator[list[tuple[Any, ...]]]:
     batch: list[tuple[Any, ...]] = []
     for charge in charges:
         batch.append(charge.as_row())
@@ -311,12 +346,23 @@ class _Counter:
                 yield charge
 
     def status_row(self) -> tuple[Any, ...]:
-        return (self.path is not None, None if self.path is None else str(self.path),
-                len(self.files), self.charges, datetime.now(UTC))
+        return (
+            self.path is not None,
+            None if self.path is None else str(self.path),
+            len(self.files),
+            self.charges,
+            datetime.now(UTC),
+        )
 
 
-def load_billing(catalog: Catalog, *, target: str, home: Path | str | None = None,
-                 dsn: str | None = None, base_dir: Path | str | None = None) -> BillingLoad:
+def load_billing(
+    catalog: Catalog,
+    *,
+    target: str,
+    home: Path | str | None = None,
+    dsn: str | None = None,
+    base_dir: Path | str | None = None,
+) -> BillingLoad:
     """Replace ``catalog.billing_charges`` and ``catalog.billing_export_status`` with the
     catalog's billing export (none configured: no charges, ``is_configured`` false), in one
     transaction. Raises :class:`BillingExportError` on an unreadable export; the tables then
@@ -340,8 +386,12 @@ def _write_duckdb(path: Path, counter: _Counter) -> None:
     import duckdb
     import pyarrow as pa
 
-    arrow_types = {"timestamp": pa.timestamp("us"), "double": pa.float64(),
-                   "text": pa.string(), "bigint": pa.int64()}
+    arrow_types = {
+        "timestamp": pa.timestamp("us"),
+        "double": pa.float64(),
+        "text": pa.string(),
+        "bigint": pa.int64(),
+    }
     schema = pa.schema([(c, arrow_types[t]) for c, t in CHARGE_COLUMNS])
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
@@ -349,17 +399,20 @@ def _write_duckdb(path: Path, counter: _Counter) -> None:
         con.execute("begin transaction")
         con.execute(f"create schema if not exists {CATALOG_SCHEMA}")
         for table, columns in ((CHARGES_TABLE, CHARGE_COLUMNS), (STATUS_TABLE, STATUS_COLUMNS)):
-            con.execute(_ddl(table, columns, "duckdb").replace(
-                "create table", "create or replace table", 1))
+            con.execute(
+                _ddl(table, columns, "duckdb").replace("create table", "create or replace table", 1)
+            )
         for batch in _batches(counter.charges_of()):
             arrow = pa.Table.from_pylist(
-                [dict(zip(schema.names, r, strict=True)) for r in batch], schema=schema)
+                [dict(zip(schema.names, r, strict=True)) for r in batch], schema=schema
+            )
             con.register("billing_batch", arrow)
-            con.execute(f"insert into {CATALOG_SCHEMA}.{CHARGES_TABLE} "
-                        "select * from billing_batch")
+            con.execute(f"insert into {CATALOG_SCHEMA}.{CHARGES_TABLE} select * from billing_batch")
             con.unregister("billing_batch")
-        con.execute(f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?)",
-                    list(counter.status_row()))
+        con.execute(
+            f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?)",
+            list(counter.status_row()),
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -375,9 +428,11 @@ def _write_postgres(dsn: str, counter: _Counter) -> None:
     with psycopg.connect(dsn) as con, con.cursor() as cur:
         cur.execute(f"create schema if not exists {CATALOG_SCHEMA}")
         for table, columns in ((CHARGES_TABLE, CHARGE_COLUMNS), (STATUS_TABLE, STATUS_COLUMNS)):
-            cur.execute("""select column_name from information_schema.columns
+            cur.execute(
+                """select column_name from information_schema.columns
                 where table_schema = %s and table_name = %s order by ordinal_position""",
-                        [CATALOG_SCHEMA, table])
+                [CATALOG_SCHEMA, table],
+            )
             existing = [r[0] for r in cur.fetchall()]
             if existing != [c for c, _ in columns]:
                 if existing:
@@ -390,6 +445,8 @@ def _write_postgres(dsn: str, counter: _Counter) -> None:
             for batch in _batches(counter.charges_of()):
                 for row in batch:
                     copy.write_row(row)
-        cur.execute(f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (%s, %s, %s, %s, %s)",
-                    counter.status_row())
+        cur.execute(
+            f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (%s, %s, %s, %s, %s)",
+            counter.status_row(),
+        )
         # psycopg's connection context commits on success and rolls back on error.

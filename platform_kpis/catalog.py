@@ -73,9 +73,10 @@ class Catalog:
         return self.repositories.get(repo, RepoSettings())
 
     def is_production(self, environment: str | None) -> bool:
-        return bool(environment) and re.search(
-            self.production_environment_pattern, environment
-        ) is not None
+        return (
+            bool(environment)
+            and re.search(self.production_environment_pattern, environment) is not None
+        )
 
 
 def _req(mapping: dict, key: str, where: str) -> Any:
@@ -116,8 +117,9 @@ def parse_catalog(doc: dict) -> Catalog:
         for r in repos:
             if r.count("/") != 1:
                 raise CatalogError(f"catalog: team {name!r} repo {r!r} is not owner/name")
-        teams.append(Team(name, repos, tuple(str(s) for s in t.get("services") or []),
-                          tuple(members)))
+        teams.append(
+            Team(name, repos, tuple(str(s) for s in t.get("services") or []), tuple(members))
+        )
     budget = doc.get("budget") or {}
     classification = doc.get("classification") or {}
     labels = {str(k): str(v) for k, v in (classification.get("labels") or {}).items()}
@@ -132,10 +134,13 @@ def parse_catalog(doc: dict) -> Catalog:
         rs = rs or {}
         signal = rs.get("deployment_signal", "deployments")
         if signal not in ("deployments", "workflow_runs"):
-            raise CatalogError(f"catalog: repositories.{repo}.deployment_signal {signal!r} "
-                               "must be 'deployments' or 'workflow_runs'")
-        repositories[str(repo)] = RepoSettings(signal, rs.get("workflow_pattern")
-                                               or DEFAULT_WORKFLOW_PATTERN)
+            raise CatalogError(
+                f"catalog: repositories.{repo}.deployment_signal {signal!r} "
+                "must be 'deployments' or 'workflow_runs'"
+            )
+        repositories[str(repo)] = RepoSettings(
+            signal, rs.get("workflow_pattern") or DEFAULT_WORKFLOW_PATTERN
+        )
     s = doc.get("settings") or {}
     pattern = s.get("production_environment_pattern") or DEFAULT_PROD_PATTERN
     for p in [pattern] + [r.workflow_pattern for r in repositories.values()]:
@@ -143,9 +148,12 @@ def parse_catalog(doc: dict) -> Catalog:
             re.compile(p)
         except re.error as exc:
             raise CatalogError(
-                f"catalog: pattern {p!r} is not a regular expression: {exc}") from None
-    overrides = {str(k): _shares(v, f"budget.overrides.{k}")
-                 for k, v in (budget.get("overrides") or {}).items()}
+                f"catalog: pattern {p!r} is not a regular expression: {exc}"
+            ) from None
+    overrides = {
+        str(k): _shares(v, f"budget.overrides.{k}")
+        for k, v in (budget.get("overrides") or {}).items()
+    }
     return Catalog(
         teams=tuple(teams),
         budget_default=_shares(budget.get("default") or DEFAULT_BUDGET, "budget.default"),

@@ -24,18 +24,35 @@ DEFAULT_BUDGET_TEAM = "*"
 
 # Every raw table dbt reads, per source (the extractors' stream tables).
 RAW_TABLES: dict[str, tuple[str, ...]] = {
-    "github": ("repositories", "pull_requests", "pr_commits", "deployments",
-               "deployment_statuses", "workflow_runs", "compares"),
+    "github": (
+        "repositories",
+        "pull_requests",
+        "pr_commits",
+        "deployments",
+        "deployment_statuses",
+        "workflow_runs",
+        "compares",
+    ),
     "pagerduty": ("services", "teams", "users", "incidents", "log_entries"),
     "zendesk": ("tickets", "ticket_metrics", "organizations"),
 }
 
 # Column types by target; the logical names are those of CatalogTable.columns.
 _TYPES = {
-    "duckdb": {"text": "varchar", "double": "double", "bigint": "bigint",
-               "integer": "integer", "boolean": "boolean"},
-    "postgres": {"text": "text", "double": "double precision", "bigint": "bigint",
-                 "integer": "integer", "boolean": "boolean"},
+    "duckdb": {
+        "text": "varchar",
+        "double": "double",
+        "bigint": "bigint",
+        "integer": "integer",
+        "boolean": "boolean",
+    },
+    "postgres": {
+        "text": "text",
+        "double": "double precision",
+        "bigint": "bigint",
+        "integer": "integer",
+        "boolean": "boolean",
+    },
 }
 
 
@@ -55,57 +72,98 @@ def catalog_tables(catalog: Catalog) -> list[CatalogTable]:
     teams = catalog.teams
     rank = {category: i + 1 for i, category in enumerate(catalog.priority)}
     budget: list[tuple[Any, ...]] = [
-        (DEFAULT_BUDGET_TEAM, c, catalog.budget_default[c], False) for c in CATEGORIES]
+        (DEFAULT_BUDGET_TEAM, c, catalog.budget_default[c], False) for c in CATEGORIES
+    ]
     for t in teams:
         shares = catalog.budget_overrides.get(t.name)
-        budget += [(t.name, c, (shares or catalog.budget_default)[c], shares is not None)
-                   for c in CATEGORIES]
+        budget += [
+            (t.name, c, (shares or catalog.budget_default)[c], shares is not None)
+            for c in CATEGORIES
+        ]
     team_of_repo = {r: t.name for t in teams for r in t.repos}
     repos = list(dict.fromkeys([*team_of_repo, *catalog.repositories]))
     repositories = []
     for repo in repos:
         s = catalog.repo_settings(repo)
-        repositories.append((repo, team_of_repo.get(repo), s.deployment_signal,
-                             s.workflow_pattern))
+        repositories.append((repo, team_of_repo.get(repo), s.deployment_signal, s.workflow_pattern))
     handle_field = catalog.handle_time_field_id
     return [
         CatalogTable("catalog_teams", (("team", "text"),), tuple((t.name,) for t in teams)),
-        CatalogTable("catalog_team_repos", (("team", "text"), ("repo", "text")),
-                     tuple((t.name, r) for t in teams for r in t.repos)),
-        CatalogTable("catalog_team_services", (("team", "text"), ("service_id", "text")),
-                     tuple((t.name, s) for t in teams for s in t.services)),
-        CatalogTable("catalog_members",
-                     (("team", "text"), ("github_login", "text"),
-                      ("pagerduty_user_id", "text"), ("email", "text")),
-                     tuple((t.name, m.github, m.pagerduty, m.email)
-                           for t in teams for m in t.members)),
-        CatalogTable("catalog_budget",
-                     (("team", "text"), ("category", "text"), ("target_share", "double"),
-                      ("is_override", "boolean")),
-                     tuple(budget)),
-        CatalogTable("catalog_labels",
-                     (("label", "text"), ("category", "text"), ("priority_rank", "integer")),
-                     tuple((label, c, rank[c]) for label, c in catalog.labels.items())),
-        CatalogTable("catalog_repositories",
-                     (("repo", "text"), ("team", "text"), ("deployment_signal", "text"),
-                      ("workflow_pattern", "text")),
-                     tuple(repositories)),
-        CatalogTable("catalog_settings",
-                     (("production_environment_pattern", "text"),
-                      ("default_workflow_pattern", "text"),
-                      ("incident_window_hours", "double"), ("hourly_cost", "double"),
-                      ("handle_time_field_id", "bigint"), ("billing_export", "text")),
-                     ((catalog.production_environment_pattern, DEFAULT_WORKFLOW_PATTERN,
-                       float(catalog.incident_window_hours), float(catalog.hourly_cost),
-                       int(handle_field) if handle_field is not None else None,
-                       catalog.billing_export),)),
-        CatalogTable("catalog_trust_tags", (("tag", "text"),),
-                     tuple((tag,) for tag in dict.fromkeys(catalog.trust_tags))),
+        CatalogTable(
+            "catalog_team_repos",
+            (("team", "text"), ("repo", "text")),
+            tuple((t.name, r) for t in teams for r in t.repos),
+        ),
+        CatalogTable(
+            "catalog_team_services",
+            (("team", "text"), ("service_id", "text")),
+            tuple((t.name, s) for t in teams for s in t.services),
+        ),
+        CatalogTable(
+            "catalog_members",
+            (
+                ("team", "text"),
+                ("github_login", "text"),
+                ("pagerduty_user_id", "text"),
+                ("email", "text"),
+            ),
+            tuple((t.name, m.github, m.pagerduty, m.email) for t in teams for m in t.members),
+        ),
+        CatalogTable(
+            "catalog_budget",
+            (
+                ("team", "text"),
+                ("category", "text"),
+                ("target_share", "double"),
+                ("is_override", "boolean"),
+            ),
+            tuple(budget),
+        ),
+        CatalogTable(
+            "catalog_labels",
+            (("label", "text"), ("category", "text"), ("priority_rank", "integer")),
+            tuple((label, c, rank[c]) for label, c in catalog.labels.items()),
+        ),
+        CatalogTable(
+            "catalog_repositories",
+            (
+                ("repo", "text"),
+                ("team", "text"),
+                ("deployment_signal", "text"),
+                ("workflow_pattern", "text"),
+            ),
+            tuple(repositories),
+        ),
+        CatalogTable(
+            "catalog_settings",
+            (
+                ("production_environment_pattern", "text"),
+                ("default_workflow_pattern", "text"),
+                ("incident_window_hours", "double"),
+                ("hourly_cost", "double"),
+                ("handle_time_field_id", "bigint"),
+                ("billing_export", "text"),
+            ),
+            (
+                (
+                    catalog.production_environment_pattern,
+                    DEFAULT_WORKFLOW_PATTERN,
+                    float(catalog.incident_window_hours),
+                    float(catalog.hourly_cost),
+                    int(handle_field) if handle_field is not None else None,
+                    catalog.billing_export,
+                ),
+            ),
+        ),
+        CatalogTable(
+            "catalog_trust_tags",
+            (("tag", "text"),),
+            tuple((tag,) for tag in dict.fromkeys(catalog.trust_tags)),
+        ),
     ]
 
 
-CATALOG_TABLE_NAMES: tuple[str, ...] = tuple(
-    t.name for t in catalog_tables(Catalog(teams=())))
+CATALOG_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in catalog_tables(Catalog(teams=())))
 
 
 def warehouse_path(home: Path | str) -> Path:
@@ -117,8 +175,9 @@ def _ddl(table: CatalogTable, target: str) -> str:
     return f"create table {CATALOG_SCHEMA}.{table.name} ({cols})"
 
 
-def write_catalog(catalog: Catalog, *, target: str, home: Path | str | None = None,
-                  dsn: str | None = None) -> dict[str, int]:
+def write_catalog(
+    catalog: Catalog, *, target: str, home: Path | str | None = None, dsn: str | None = None
+) -> dict[str, int]:
     """Replace the catalog tables in one transaction; returns the row count of each."""
     tables = catalog_tables(catalog)
     if target == "duckdb":
@@ -148,8 +207,10 @@ def _write_duckdb(tables: Sequence[CatalogTable], path: Path) -> None:
             con.execute(_ddl(t, "duckdb").replace("create table", "create or replace table", 1))
             if t.rows:
                 marks = ", ".join("?" * len(t.columns))
-                con.executemany(f"insert into {CATALOG_SCHEMA}.{t.name} values ({marks})",
-                                [list(r) for r in t.rows])
+                con.executemany(
+                    f"insert into {CATALOG_SCHEMA}.{t.name} values ({marks})",
+                    [list(r) for r in t.rows],
+                )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -165,9 +226,11 @@ def _write_postgres(tables: Sequence[CatalogTable], dsn: str) -> None:
     with psycopg.connect(dsn) as con, con.cursor() as cur:
         cur.execute(f"create schema if not exists {CATALOG_SCHEMA}")
         for t in tables:
-            cur.execute("""select column_name from information_schema.columns
+            cur.execute(
+                """select column_name from information_schema.columns
                 where table_schema = %s and table_name = %s order by ordinal_position""",
-                        [CATALOG_SCHEMA, t.name])
+                [CATALOG_SCHEMA, t.name],
+            )
             existing = [r[0] for r in cur.fetchall()]
             if existing != t.column_names:
                 if existing:
@@ -177,13 +240,13 @@ def _write_postgres(tables: Sequence[CatalogTable], dsn: str) -> None:
                 cur.execute(f"delete from {CATALOG_SCHEMA}.{t.name}")
             if t.rows:
                 marks = ", ".join(["%s"] * len(t.columns))
-                cur.executemany(f"insert into {CATALOG_SCHEMA}.{t.name} values ({marks})",
-                                t.rows)
+                cur.executemany(f"insert into {CATALOG_SCHEMA}.{t.name} values ({marks})", t.rows)
         # psycopg's connection context commits on success and rolls back on error.
 
 
-def ensure_raw_layer(*, target: str, home: Path | str | None = None,
-                     dsn: str | None = None) -> None:
+def ensure_raw_layer(
+    *, target: str, home: Path | str | None = None, dsn: str | None = None
+) -> None:
     """Create every raw file, schema and table dbt reads that does not exist yet (empty)."""
     from extractors import rawstore
 
@@ -200,8 +263,9 @@ def ensure_raw_layer(*, target: str, home: Path | str | None = None,
                 store._ensure(table)  # the raw store's own DDL, so both agree on the shape
 
 
-def dbt_env(*, target: str, home: Path | str | None = None,
-            dsn: str | None = None) -> dict[str, str]:
+def dbt_env(
+    *, target: str, home: Path | str | None = None, dsn: str | None = None
+) -> dict[str, str]:
     """The environment ``dbt_project/profiles.yml`` reads. The password goes in a
     ``DBT_ENV_SECRET_`` variable, which dbt scrubs from its logs."""
     env = {"PLATFORM_KPIS_TARGET": target}

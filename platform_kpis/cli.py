@@ -63,7 +63,8 @@ def run_demo(seed: int) -> int:
         from orchestration.definitions import defs
 
         result = defs.get_job_def("nightly").execute_in_process(
-            instance=dg.DagsterInstance.get(), raise_on_error=False)
+            instance=dg.DagsterInstance.get(), raise_on_error=False
+        )
         print_summary(Settings.from_env())
         print("nightly job:", "succeeded" if result.success else "FAILED")
         return 0 if result.success else 1
@@ -74,11 +75,17 @@ def print_summary(settings: Settings) -> None:
 
     print(f"\n{'source/stream':34} {'status':8} {'records':>8} {'requests':>9} {'retries':>8}")
     for source in SOURCES:
-        with open_store(source, target=settings.target, home=settings.home,
-                        dsn=settings.pg_dsn.reveal() if settings.pg_dsn else None) as store:
+        with open_store(
+            source,
+            target=settings.target,
+            home=settings.home,
+            dsn=settings.pg_dsn.reveal() if settings.pg_dsn else None,
+        ) as store:
             for row in store.status_rows():
-                print(f"{row['source'] + '/' + row['stream']:34} {row['status']:8} "
-                      f"{row['records']:>8} {row['requests']:>9} {row['retries']:>8}")
+                print(
+                    f"{row['source'] + '/' + row['stream']:34} {row['status']:8} "
+                    f"{row['records']:>8} {row['requests']:>9} {row['retries']:>8}"
+                )
     if settings.target == "duckdb":
         print(f"\nraw layer: {settings.home / 'raw'}/<source>.duckdb")
         print_scorecard(settings)
@@ -114,8 +121,10 @@ def print_scorecard(settings: Settings) -> None:
     print(f"\nscorecard, {rows[0][0]:%B %Y} (org-wide, the last complete month)")
     print(f"{'kpi':28} {'value':>12} {'previous':>12} {'change %':>9} {'n':>6}")
     for _, kpi, value, previous, change, n in rows:
-        print(f"{kpi:28} {_fmt(value):>12} {_fmt(previous):>12} {_fmt(change):>9} "
-              f"{'' if n is None else n:>6}")
+        print(
+            f"{kpi:28} {_fmt(value):>12} {_fmt(previous):>12} {_fmt(change):>9} "
+            f"{'' if n is None else n:>6}"
+        )
     print(f"\npublished marts: {path} (schema marts; open it read-only from a BI tool)")
 
 
@@ -129,8 +138,21 @@ def run_ui(seed: int) -> int:
     with api_environment(seed) as where:
         port = os.environ.get("DAGSTER_PORT", "3000")
         print(f"Dagster UI on http://127.0.0.1:{port} (APIs: {where})", flush=True)
-        return subprocess.call([sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1",
-                                "-p", port, "-m", "orchestration.definitions"], cwd=REPO_ROOT)
+        return subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "dev",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                port,
+                "-m",
+                "orchestration.definitions",
+            ],
+            cwd=REPO_ROOT,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

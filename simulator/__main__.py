@@ -22,13 +22,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--activity", type=float, default=Scale.activity)
     ap.add_argument("--customers", type=int, default=Scale.customers)
     ap.add_argument("--fault-rate", type=float, default=0.0)
-    ap.add_argument("--rate-limit", action="store_true",
-                    help="enforce each API's rate limit (scaled to 60 requests per 10 s)")
-    ap.add_argument("--catalog", action="store_true",
-                    help="print the catalog YAML of the organisation and exit")
+    ap.add_argument(
+        "--rate-limit",
+        action="store_true",
+        help="enforce each API's rate limit (scaled to 60 requests per 10 s)",
+    )
+    ap.add_argument(
+        "--catalog", action="store_true", help="print the catalog YAML of the organisation and exit"
+    )
     args = ap.parse_args(argv)
-    scale = Scale(teams=args.teams, repos_per_team=args.repos_per_team, days=args.days,
-                  activity=args.activity, customers=args.customers)
+    scale = Scale(
+        teams=args.teams,
+        repos_per_team=args.repos_per_team,
+        days=args.days,
+        activity=args.activity,
+        customers=args.customers,
+    )
     if args.catalog:
         yaml.safe_dump(Org.generate(args.seed, scale).catalog(), sys.stdout, sort_keys=False)
         return 0

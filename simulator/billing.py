@@ -22,9 +22,19 @@ from simulator.org import Org, Scale
 
 # FOCUS 1.0 columns written (a subset: the ones cost to serve reads, and some context).
 FOCUS_COLUMNS = (
-    "BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart",
-    "ChargePeriodEnd", "BilledCost", "EffectiveCost", "BillingCurrency", "ProviderName",
-    "ServiceName", "ServiceCategory", "ChargeCategory", "ChargeDescription",
+    "BillingAccountId",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "BilledCost",
+    "EffectiveCost",
+    "BillingCurrency",
+    "ProviderName",
+    "ServiceName",
+    "ServiceCategory",
+    "ChargeCategory",
+    "ChargeDescription",
 )
 # (service, category, monthly base cost): the demo's cloud bill.
 SERVICES = (
@@ -58,21 +68,23 @@ def billing_rows(org: Org) -> list[dict[str, Any]]:
         for service, category, base in SERVICES:
             rng = org.rng("billing", month.date().isoformat(), service)
             cost = round(base * covered * rng.uniform(0.85, 1.15), 2)
-            rows.append({
-                "BillingAccountId": ACCOUNT,
-                "BillingPeriodStart": month,
-                "BillingPeriodEnd": end_of_month,
-                "ChargePeriodStart": start,
-                "ChargePeriodEnd": end,
-                "BilledCost": cost,
-                "EffectiveCost": cost,
-                "BillingCurrency": CURRENCY,
-                "ProviderName": PROVIDER,
-                "ServiceName": service,
-                "ServiceCategory": category,
-                "ChargeCategory": "Usage",
-                "ChargeDescription": f"{service} usage",
-            })
+            rows.append(
+                {
+                    "BillingAccountId": ACCOUNT,
+                    "BillingPeriodStart": month,
+                    "BillingPeriodEnd": end_of_month,
+                    "ChargePeriodStart": start,
+                    "ChargePeriodEnd": end,
+                    "BilledCost": cost,
+                    "EffectiveCost": cost,
+                    "BillingCurrency": CURRENCY,
+                    "ProviderName": PROVIDER,
+                    "ServiceName": service,
+                    "ServiceCategory": category,
+                    "ChargeCategory": "Usage",
+                    "ChargeDescription": f"{service} usage",
+                }
+            )
         month = end_of_month
     return rows
 

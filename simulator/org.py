@@ -12,11 +12,46 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-TEAM_NAMES = ["checkout", "platform", "search", "payments", "identity", "growth", "mobile",
-              "data", "infra", "billing", "messaging", "catalog"]
-FIRST_NAMES = ["dana", "omar", "yuki", "lena", "ravi", "sofia", "kwame", "ines", "tariq",
-               "mei", "jonas", "ana", "li", "noah", "zara", "ivan", "amara", "felix", "hana",
-               "diego", "priya", "tom", "nia", "oleg"]
+TEAM_NAMES = [
+    "checkout",
+    "platform",
+    "search",
+    "payments",
+    "identity",
+    "growth",
+    "mobile",
+    "data",
+    "infra",
+    "billing",
+    "messaging",
+    "catalog",
+]
+FIRST_NAMES = [
+    "dana",
+    "omar",
+    "yuki",
+    "lena",
+    "ravi",
+    "sofia",
+    "kwame",
+    "ines",
+    "tariq",
+    "mei",
+    "jonas",
+    "ana",
+    "li",
+    "noah",
+    "zara",
+    "ivan",
+    "amara",
+    "felix",
+    "hana",
+    "diego",
+    "priya",
+    "tom",
+    "nia",
+    "oleg",
+]
 OWNER = "acme"
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: weeks line up with ISO weeks
 
@@ -97,8 +132,10 @@ class Org:
     def generate(cls, seed: int = 1, scale: Scale | None = None) -> Org:
         scale = scale or Scale()
         rng = random.Random(seed)
-        names = [TEAM_NAMES[i % len(TEAM_NAMES)] + ("" if i < len(TEAM_NAMES) else str(i))
-                 for i in range(scale.teams)]
+        names = [
+            TEAM_NAMES[i % len(TEAM_NAMES)] + ("" if i < len(TEAM_NAMES) else str(i))
+            for i in range(scale.teams)
+        ]
         teams: list[TeamModel] = []
         person_no = 0
 
@@ -107,29 +144,42 @@ class Org:
             first = FIRST_NAMES[person_no % len(FIRST_NAMES)]
             login = first if person_no < len(FIRST_NAMES) else f"{first}{person_no}"
             person_no += 1
-            return Person(login=login, name=f"{first.title()} Example",
-                          email=f"{login}@acme.example", pd_user_id=f"PU{person_no:05d}",
-                          team=team)
+            return Person(
+                login=login,
+                name=f"{first.title()} Example",
+                email=f"{login}@acme.example",
+                pd_user_id=f"PU{person_no:05d}",
+                team=team,
+            )
 
         for name in names:
-            repos = [f"{OWNER}/{name}-{kind}" for kind in
-                     ["service", "web", "worker", "api", "jobs"][: scale.repos_per_team]]
+            repos = [
+                f"{OWNER}/{name}-{kind}"
+                for kind in ["service", "web", "worker", "api", "jobs"][: scale.repos_per_team]
+            ]
             services = [f"PS{name[:3].upper()}{i}" for i in range(1 + (len(name) % 2))]
             members = [person(name) for _ in range(scale.members_per_team)]
             teams.append(TeamModel(name, repos, services, members))
         # One member is known to the catalog by e-mail only, not by PagerDuty id.
         first = teams[0].members[-1]
-        teams[0].members[-1] = Person(first.login, first.name, first.email, first.pd_user_id,
-                                      first.team, pd_in_catalog=False)
+        teams[0].members[-1] = Person(
+            first.login, first.name, first.email, first.pd_user_id, first.team, pd_in_catalog=False
+        )
         outsiders = [person(None) for _ in range(2)]
         workflow_repos = [teams[-1].repos[-1]] if scale.repos_per_team > 1 else []
         overrides = {}
         if any(t.name == "platform" for t in teams):
             overrides["platform"] = {"roadmap": 0.3, "platform": 0.6, "unplanned": 0.1}
         rng.random()
-        return cls(seed=seed, scale=scale, teams=teams, outsiders=outsiders,
-                   unmapped_services=["PSUNMAPPED"], workflow_repos=workflow_repos,
-                   budget_overrides=overrides)
+        return cls(
+            seed=seed,
+            scale=scale,
+            teams=teams,
+            outsiders=outsiders,
+            unmapped_services=["PSUNMAPPED"],
+            workflow_repos=workflow_repos,
+            budget_overrides=overrides,
+        )
 
     def catalog(self) -> dict:
         """The catalog YAML document that describes this organisation."""
@@ -141,22 +191,36 @@ class Org:
                 if p.pd_in_catalog:
                     m["pagerduty"] = p.pd_user_id
                 members.append(m)
-            teams.append({"name": t.name, "repos": list(t.repos), "services": list(t.services),
-                          "members": members})
+            teams.append(
+                {
+                    "name": t.name,
+                    "repos": list(t.repos),
+                    "services": list(t.services),
+                    "members": members,
+                }
+            )
         return {
             "version": 1,
             "teams": teams,
-            "budget": {"default": {"roadmap": 0.70, "platform": 0.20, "unplanned": 0.10},
-                       "overrides": self.budget_overrides},
+            "budget": {
+                "default": {"roadmap": 0.70, "platform": 0.20, "unplanned": 0.10},
+                "overrides": self.budget_overrides,
+            },
             "classification": {
                 "priority": ["unplanned", "platform", "roadmap"],
-                "labels": {"feature": "roadmap", "enhancement": "roadmap",
-                           "platform": "platform", "tech-debt": "platform",
-                           "bug": "unplanned", "incident": "unplanned"},
+                "labels": {
+                    "feature": "roadmap",
+                    "enhancement": "roadmap",
+                    "platform": "platform",
+                    "tech-debt": "platform",
+                    "bug": "unplanned",
+                    "incident": "unplanned",
+                },
             },
-            "repositories": {r: {"deployment_signal": "workflow_runs",
-                                 "workflow_pattern": "(?i)deploy"}
-                             for r in self.workflow_repos},
+            "repositories": {
+                r: {"deployment_signal": "workflow_runs", "workflow_pattern": "(?i)deploy"}
+                for r in self.workflow_repos
+            },
             "settings": {
                 "production_environment_pattern": "(?i)^(production|prod)$",
                 "incident_window_hours": 24,

@@ -80,8 +80,13 @@ class Service(ABC):
     name: str = "service"
     prefix: str = ""
 
-    def __init__(self, clock: SimClock, faults: FaultInjector | None = None,
-                 rate_limit: WindowLimiter | None = None, timeout_delay: float = 3.0):
+    def __init__(
+        self,
+        clock: SimClock,
+        faults: FaultInjector | None = None,
+        rate_limit: WindowLimiter | None = None,
+        timeout_delay: float = 3.0,
+    ):
         self.clock = clock
         self.faults = faults or FaultInjector()
         self.limiter = rate_limit
@@ -159,11 +164,15 @@ def _make_handler(service: Service, control: Callable[[Request], Response] | Non
             parts = urlsplit(self.path)
             path = parts.path
             if service.prefix and path.startswith(service.prefix):
-                path = path[len(service.prefix):] or "/"
+                path = path[len(service.prefix) :] or "/"
             host = self.headers.get("Host", f"127.0.0.1:{self.server.server_address[1]}")
-            return Request(method, path, parse_qs(parts.query, keep_blank_values=True),
-                           {k.lower(): v for k, v in self.headers.items()},
-                           f"http://{host}{service.prefix}")
+            return Request(
+                method,
+                path,
+                parse_qs(parts.query, keep_blank_values=True),
+                {k.lower(): v for k, v in self.headers.items()},
+                f"http://{host}{service.prefix}",
+            )
 
         def do_GET(self) -> None:
             self._serve("GET")
@@ -222,13 +231,19 @@ def _make_handler(service: Service, control: Callable[[Request], Response] | Non
 class ServedService:
     """A service running on its own loopback port in a daemon thread."""
 
-    def __init__(self, service: Service, control: Callable[[Request], Response] | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        service: Service,
+        control: Callable[[Request], Response] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.service = service
         self.httpd = ThreadingHTTPServer((host, port), _make_handler(service, control))
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
-                                       name=f"sim-{service.name}")
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, daemon=True, name=f"sim-{service.name}"
+        )
 
     @property
     def base_url(self) -> str:

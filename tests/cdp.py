@@ -13,16 +13,32 @@ from pathlib import Path
 import requests
 from websockets.sync.client import connect
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1600,1000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1000",
+)
 
 
 class Browser:
     def __init__(self, chromium: str, profile: Path, port: int):
         self.proc = subprocess.Popen(
-            [chromium, *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                chromium,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--remote-debugging-port={port}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 30
         while True:
             try:
@@ -67,10 +83,13 @@ class Browser:
         raise AssertionError(f"page never showed {missing}; it shows: {body[:500]!r}")
 
     def click_button(self, label: str) -> bool:
-        return bool(self.evaluate(
-            "(() => { const b = [...document.querySelectorAll('button')]"
-            f".find(b => b.innerText.trim() === {json.dumps(label)});"
-            " if (b) { b.click(); return true; } return false; })()"))
+        return bool(
+            self.evaluate(
+                "(() => { const b = [...document.querySelectorAll('button')]"
+                f".find(b => b.innerText.trim() === {json.dumps(label)});"
+                " if (b) { b.click(); return true; } return false; })()"
+            )
+        )
 
     def screenshot(self, path: Path) -> Path:
         data = self.send("Page.captureScreenshot", format="png")["data"]

@@ -16,8 +16,7 @@ from simulator.app import Simulator
 from simulator.org import Scale
 
 # Fast retries: the simulator's faults are deterministic, waiting only slows tests.
-FAST_RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_max=0.05,
-                         timeout=(2.0, 1.5))
+FAST_RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_max=0.05, timeout=(2.0, 1.5))
 SMALL = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=15)
 
 
@@ -31,13 +30,29 @@ def settings_for(sim: Simulator, tmp_path) -> Settings:
     return Settings.from_env({**sim.env(), "PLATFORM_KPIS_HOME": str(tmp_path)})
 
 
-def run_sync(sim: Simulator, tmp_path, source: str, *, only=None, retry=FAST_RETRY,
-             history_start: datetime | None = None, run_id: str | None = None) -> SourceRun:
+def run_sync(
+    sim: Simulator,
+    tmp_path,
+    source: str,
+    *,
+    only=None,
+    retry=FAST_RETRY,
+    history_start: datetime | None = None,
+    run_id: str | None = None,
+) -> SourceRun:
     settings = settings_for(sim, tmp_path)
     catalog = parse_catalog(sim.org.catalog())
     with DuckDBSourceStore(duckdb_path(tmp_path, source), source) as store:
-        return sync_source(source, settings, catalog, store, only=only, run_id=run_id,
-                           retry=retry, history_start=history_start or sim.org.start)
+        return sync_source(
+            source,
+            settings,
+            catalog,
+            store,
+            only=only,
+            run_id=run_id,
+            retry=retry,
+            history_start=history_start or sim.org.start,
+        )
 
 
 def open_raw(tmp_path, source: str) -> DuckDBSourceStore:

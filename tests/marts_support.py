@@ -68,18 +68,34 @@ def run_dbt(args: list[str], home: Path, env: dict[str, str]) -> None:
     from dbt.cli.main import dbtRunner
 
     with environment(env):
-        result = dbtRunner().invoke([
-            *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-            "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs"),
-            "--quiet",
-        ])
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--target-path",
+                str(home / "dbt_target"),
+                "--log-path",
+                str(home / "dbt_logs"),
+                "--quiet",
+            ]
+        )
     if not result.success:
         raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception}")
 
 
-def build_marts(home: Path, *, seed: int, scale: Scale, target: str = "duckdb",
-                dsn: str | None = None, advance_days: float = 0,
-                dbt_args: tuple[str, ...] = ("build",)) -> Built:
+def build_marts(
+    home: Path,
+    *,
+    seed: int,
+    scale: Scale,
+    target: str = "duckdb",
+    dsn: str | None = None,
+    advance_days: float = 0,
+    dbt_args: tuple[str, ...] = ("build",),
+) -> Built:
     """Sync every source from a fresh simulator, write the catalog, run dbt; the truth is
     taken as of the simulator's clock at the end."""
     sim = Simulator(seed=seed, scale=scale).start()
@@ -95,8 +111,14 @@ def build_marts(home: Path, *, seed: int, scale: Scale, target: str = "duckdb",
                 sim.advance(days=days)
             for source in SOURCES:
                 with open_store(source, target=target, home=home, dsn=dsn) as store:
-                    sync_source(source, settings, catalog, store, retry=FAST_RETRY,
-                                history_start=sim.org.start)
+                    sync_source(
+                        source,
+                        settings,
+                        catalog,
+                        store,
+                        retry=FAST_RETRY,
+                        history_start=sim.org.start,
+                    )
         write_catalog(catalog, target=target, home=home, dsn=dsn)
         ensure_raw_layer(target=target, home=home, dsn=dsn)
         run_dbt(list(dbt_args), home, dbt_env(target=target, home=home, dsn=dsn))

@@ -26,8 +26,9 @@ ORG = Org.generate(7, SMALL)
 
 
 def catalog_with(export: str | Path | None) -> Catalog:
-    return dataclasses.replace(parse_catalog(ORG.catalog()),
-                               billing_export=None if export is None else str(export))
+    return dataclasses.replace(
+        parse_catalog(ORG.catalog()), billing_export=None if export is None else str(export)
+    )
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -58,8 +59,14 @@ def duckdb_status(home: Path) -> tuple:
 
 
 def expected(rows: list[dict]) -> list[tuple]:
-    return [(r["ChargePeriodStart"].astimezone(UTC).replace(tzinfo=None), r["BilledCost"],
-             r["ServiceName"]) for r in rows]
+    return [
+        (
+            r["ChargePeriodStart"].astimezone(UTC).replace(tzinfo=None),
+            r["BilledCost"],
+            r["ServiceName"],
+        )
+        for r in rows
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -102,22 +109,35 @@ def test_parquet_and_csv_files_of_one_folder(tmp_path):
     export = tmp_path / "export"
     export.mkdir()
     # Typed columns: an aware timestamp and a decimal cost (as cloud exports write them).
-    pq.write_table(pa.table({
-        "ChargePeriodStart": pa.array([datetime(2026, 1, 31, 23, 30, tzinfo=UTC)],
-                                      pa.timestamp("us", tz="UTC")),
-        "BilledCost": pa.array([Decimal("10.25")], pa.decimal128(12, 2)),
-        "ServiceName": ["Compute"],
-    }), export / "a.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "ChargePeriodStart": pa.array(
+                    [datetime(2026, 1, 31, 23, 30, tzinfo=UTC)], pa.timestamp("us", tz="UTC")
+                ),
+                "BilledCost": pa.array([Decimal("10.25")], pa.decimal128(12, 2)),
+                "ServiceName": ["Compute"],
+            }
+        ),
+        export / "a.parquet",
+    )
     # Text columns with an offset and lower-case names: still FOCUS, read the same.
-    pq.write_table(pa.table({
-        "chargeperiodstart": ["2026-02-01T01:00:00+02:00"],
-        "billedcost": ["4.5"],
-    }), export / "b.parquet")
-    write_csv(export / "c.csv", ["ChargePeriodStart", "BilledCost"],
-              [["2026-02-03T00:00:00Z", "1e2"], ["2026-02-04", "-3"]])
+    pq.write_table(
+        pa.table(
+            {
+                "chargeperiodstart": ["2026-02-01T01:00:00+02:00"],
+                "billedcost": ["4.5"],
+            }
+        ),
+        export / "b.parquet",
+    )
+    write_csv(
+        export / "c.csv",
+        ["ChargePeriodStart", "BilledCost"],
+        [["2026-02-03T00:00:00Z", "1e2"], ["2026-02-04", "-3"]],
+    )
     load = load_billing(catalog_with(export), target="duckdb", home=tmp_path)
-    assert load.charges == 4 and [f.name for f in load.files] == ["a.parquet", "b.parquet",
-                                                                  "c.csv"]
+    assert load.charges == 4 and [f.name for f in load.files] == ["a.parquet", "b.parquet", "c.csv"]
     assert duckdb_charges(tmp_path) == [
         (datetime(2026, 1, 31, 23, 30), 10.25, "Compute"),
         (datetime(2026, 1, 31, 23, 0), 4.5, None),  # 01:00+02:00 is January in UTC
@@ -128,8 +148,12 @@ def test_parquet_and_csv_files_of_one_folder(tmp_path):
 
 def test_relative_export_path_resolves_against_base_dir(tmp_path):
     write_billing_csv(ORG, tmp_path / "conf" / "billing" / "focus.csv")
-    load = load_billing(catalog_with("billing/focus.csv"), target="duckdb", home=tmp_path,
-                        base_dir=tmp_path / "conf")
+    load = load_billing(
+        catalog_with("billing/focus.csv"),
+        target="duckdb",
+        home=tmp_path,
+        base_dir=tmp_path / "conf",
+    )
     assert load.export_path == tmp_path / "conf" / "billing" / "focus.csv"
     assert load.charges == len(billing_rows(ORG))
 
@@ -146,20 +170,38 @@ def test_without_an_export_the_tables_are_empty_and_say_so(tmp_path):
 GOOD = ["2026-01-05T00:00:00Z", "1"]
 
 
-@pytest.mark.parametrize(("header", "rows", "message"), [
-    (["ChargePeriodStart", "Cost"], [GOOD], "missing required FOCUS column 'BilledCost'"),
-    (["BilledCost"], [["1"]], "missing required FOCUS column 'ChargePeriodStart'"),
-    (["ChargePeriodStart", "BilledCost"], [GOOD, ["2026-01-05T00:00:00Z", "12,50"]],
-     "row 2, column 'BilledCost': '12,50' is not a number"),
-    (["ChargePeriodStart", "BilledCost"], [GOOD, ["2026-01-05T00:00:00Z", ""]],
-     "row 2, column 'BilledCost': empty"),
-    (["ChargePeriodStart", "BilledCost"], [GOOD, ["2026-01-05T00:00:00Z", "NaN"]],
-     "row 2, column 'BilledCost': 'NaN' is not a finite number"),
-    (["ChargePeriodStart", "BilledCost"], [GOOD, ["05/01/2026", "1"]],
-     "row 2, column 'ChargePeriodStart': '05/01/2026' is not an ISO 8601 date-time"),
-    (["ChargePeriodStart", "BilledCost"], [GOOD, ["", "1"]],
-     "row 2, column 'ChargePeriodStart': empty"),
-])
+@pytest.mark.parametrize(
+    ("header", "rows", "message"),
+    [
+        (["ChargePeriodStart", "Cost"], [GOOD], "missing required FOCUS column 'BilledCost'"),
+        (["BilledCost"], [["1"]], "missing required FOCUS column 'ChargePeriodStart'"),
+        (
+            ["ChargePeriodStart", "BilledCost"],
+            [GOOD, ["2026-01-05T00:00:00Z", "12,50"]],
+            "row 2, column 'BilledCost': '12,50' is not a number",
+        ),
+        (
+            ["ChargePeriodStart", "BilledCost"],
+            [GOOD, ["2026-01-05T00:00:00Z", ""]],
+            "row 2, column 'BilledCost': empty",
+        ),
+        (
+            ["ChargePeriodStart", "BilledCost"],
+            [GOOD, ["2026-01-05T00:00:00Z", "NaN"]],
+            "row 2, column 'BilledCost': 'NaN' is not a finite number",
+        ),
+        (
+            ["ChargePeriodStart", "BilledCost"],
+            [GOOD, ["05/01/2026", "1"]],
+            "row 2, column 'ChargePeriodStart': '05/01/2026' is not an ISO 8601 date-time",
+        ),
+        (
+            ["ChargePeriodStart", "BilledCost"],
+            [GOOD, ["", "1"]],
+            "row 2, column 'ChargePeriodStart': empty",
+        ),
+    ],
+)
 def test_a_bad_file_names_the_file_row_and_column(tmp_path, header, rows, message):
     bad = write_csv(tmp_path / "export" / "bad.csv", header, rows)
     with pytest.raises(BillingExportError) as excinfo:
@@ -172,8 +214,11 @@ def test_a_parquet_file_without_a_required_column(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     pq.write_table(pa.table({"ChargePeriodStart": ["2026-01-05"]}), tmp_path / "x.parquet")
-    with pytest.raises(BillingExportError, match=r"x\.parquet: missing required FOCUS column "
-                                                 r"'BilledCost'"):
+    with pytest.raises(
+        BillingExportError,
+        match=r"x\.parquet: missing required FOCUS column "
+        r"'BilledCost'",
+    ):
         load_billing(catalog_with(tmp_path / "x.parquet"), target="duckdb", home=tmp_path)
 
 
@@ -192,8 +237,11 @@ def test_a_failed_load_keeps_the_previous_charges(tmp_path):
     write_billing_csv(ORG, tmp_path / "export" / "a.csv")
     load_billing(catalog_with(tmp_path / "export"), target="duckdb", home=tmp_path)
     before = duckdb_charges(tmp_path)
-    write_csv(tmp_path / "export" / "b.csv", ["ChargePeriodStart", "BilledCost"],
-              [["2026-01-06T00:00:00Z", "oops"]])
+    write_csv(
+        tmp_path / "export" / "b.csv",
+        ["ChargePeriodStart", "BilledCost"],
+        [["2026-01-06T00:00:00Z", "oops"]],
+    )
     with pytest.raises(BillingExportError, match="b.csv"):
         load_billing(catalog_with(tmp_path / "export"), target="duckdb", home=tmp_path)
     assert duckdb_charges(tmp_path) == before
@@ -221,8 +269,11 @@ def test_postgres_load_replace_and_failed_load(tmp_path, pg_dsn):
     # A view over the table (as dbt builds) survives a reload.
     with psycopg.connect(pg_dsn) as con:
         con.execute("create view public.charges_view as select * from catalog.billing_charges")
-    write_csv(tmp_path / "export" / "b.csv", ["ChargePeriodStart", "BilledCost"],
-              [["2026-01-06T00:00:00Z", "oops"]])
+    write_csv(
+        tmp_path / "export" / "b.csv",
+        ["ChargePeriodStart", "BilledCost"],
+        [["2026-01-06T00:00:00Z", "oops"]],
+    )
     with pytest.raises(BillingExportError, match="b.csv"):
         load_billing(catalog_with(tmp_path / "export"), target="postgres", dsn=pg_dsn)
     assert charges() == expected(billing_rows(ORG))
@@ -246,23 +297,31 @@ BILLING_TABLES = ("kpi_cost_to_serve_monthly", "kpi_support_monthly", "kpi_score
 def test_cost_to_serve_with_an_export_equals_the_truth(tmp_path, request, target):
     dsn = request.getfixturevalue("pg_dsn") if target == "postgres" else None
     scale = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=15)
-    built = build_marts(tmp_path, seed=7, scale=scale, target=target, dsn=dsn,
-                        dbt_args=("run",))
+    built = build_marts(tmp_path, seed=7, scale=scale, target=target, dsn=dsn, dbt_args=("run",))
     org = built.sim.org
     # The simulator's charges, plus one in a month before any other event: the monthly
     # range starts there (0 tickets, 0 ops hours, a compute cost).
-    rows = billing_rows(org) + [{
-        "ChargePeriodStart": datetime(2025, 12, 20, tzinfo=UTC), "BilledCost": 99.5,
-        "ServiceName": "Cloud Storage"}]
+    rows = billing_rows(org) + [
+        {
+            "ChargePeriodStart": datetime(2025, 12, 20, tzinfo=UTC),
+            "BilledCost": 99.5,
+            "ServiceName": "Cloud Storage",
+        }
+    ]
     write_billing_csv(org, tmp_path / "billing" / "focus.csv")
-    write_csv(tmp_path / "billing" / "late.csv", ["ChargePeriodStart", "BilledCost",
-                                                  "ServiceName"],
-              [["2025-12-20T00:00:00Z", "99.5", "Cloud Storage"]])
+    write_csv(
+        tmp_path / "billing" / "late.csv",
+        ["ChargePeriodStart", "BilledCost", "ServiceName"],
+        [["2025-12-20T00:00:00Z", "99.5", "Cloud Storage"]],
+    )
     catalog = dataclasses.replace(parse_catalog(org.catalog()), billing_export="billing")
     load = load_billing(catalog, target=target, home=tmp_path, dsn=dsn, base_dir=tmp_path)
     assert load.charges == len(rows)
-    run_dbt(["build", "--select", "int_billing_charges_loaded+ int_billing_exports_configured+"],
-            tmp_path, dbt_env(target=target, home=tmp_path, dsn=dsn))
+    run_dbt(
+        ["build", "--select", "int_billing_charges_loaded+ int_billing_exports_configured+"],
+        tmp_path,
+        dbt_env(target=target, home=tmp_path, dsn=dsn),
+    )
     truth = kpi_truth(built.sim, billing=rows)
     for table in BILLING_TABLES:
         differences = diff_table(table, read_table(built, table), truth[table])

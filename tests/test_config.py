@@ -48,14 +48,17 @@ def test_demo_catalog_matches_the_simulator():
     assert cat.repos == Org.generate(1).repos
 
 
-@pytest.mark.parametrize("doc, message", [
-    ({"teams": [{"repos": []}]}, "teams\\[0\\] needs 'name'"),
-    ({"teams": [{"name": "all"}]}, "reserved"),
-    ({"teams": [{"name": "a", "repos": ["noslash"]}]}, "not owner/name"),
-    ({"teams": [], "classification": {"labels": {"bug": "chores"}}}, "unknown categories"),
-    ({"teams": [], "repositories": {"a/b": {"deployment_signal": "ftp"}}}, "deployment_signal"),
-    ({"teams": [], "settings": {"production_environment_pattern": "(("}}, "not a regular"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ({"teams": [{"repos": []}]}, "teams\\[0\\] needs 'name'"),
+        ({"teams": [{"name": "all"}]}, "reserved"),
+        ({"teams": [{"name": "a", "repos": ["noslash"]}]}, "not owner/name"),
+        ({"teams": [], "classification": {"labels": {"bug": "chores"}}}, "unknown categories"),
+        ({"teams": [], "repositories": {"a/b": {"deployment_signal": "ftp"}}}, "deployment_signal"),
+        ({"teams": [], "settings": {"production_environment_pattern": "(("}}, "not a regular"),
+    ],
+)
 def test_bad_catalogs_name_the_key(doc, message):
     with pytest.raises(CatalogError, match=message):
         parse_catalog(doc)

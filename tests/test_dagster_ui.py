@@ -42,10 +42,24 @@ def dagster_dev(tmp_path_factory):
     port = _free_port()
     log = open(root / "dagster-dev.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, **env, "DAGSTER_HOME": str(root / "dagster")}, cwd=REPO_ROOT,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-m",
+            "orchestration.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env={**os.environ, **env, "DAGSTER_HOME": str(root / "dagster")},
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while True:
@@ -57,8 +71,9 @@ def dagster_dev(tmp_path_factory):
         if proc.poll() is not None or time.time() > deadline:
             log.close()
             sim.stop()
-            raise AssertionError("dagster dev did not start:\n"
-                                 + (root / "dagster-dev.log").read_text()[-3000:])
+            raise AssertionError(
+                "dagster dev did not start:\n" + (root / "dagster-dev.log").read_text()[-3000:]
+            )
         time.sleep(1)
     try:
         _wait_for_code_location(base, deadline)
@@ -103,8 +118,7 @@ def test_nightly_job_through_graphql(dagster_dev):
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_dev["port"], timeout=60)
     run_id = client.submit_job_execution("nightly")
     deadline = time.time() + 600
-    while (status := client.get_run_status(run_id).value) not in ("SUCCESS", "FAILURE",
-                                                                   "CANCELED"):
+    while (status := client.get_run_status(run_id).value) not in ("SUCCESS", "FAILURE", "CANCELED"):
         assert time.time() < deadline, "the nightly run did not finish in 10 minutes"
         time.sleep(2)
     assert status == "SUCCESS", (dagster_dev["root"] / "dagster-dev.log").read_text()[-3000:]
@@ -112,29 +126,42 @@ def test_nightly_job_through_graphql(dagster_dev):
     assert published.exists()
     tool = REPO_ROOT.parent / "shared" / "tools" / "check_contract.py"
     if tool.exists():
-        done = subprocess.run([sys.executable, str(tool), str(published)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, str(tool), str(published)], capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
-                    "(.ci/run installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_ui_shows_the_asset_graph(dagster_dev, tmp_path):
     base = dagster_dev["base"]
     browser = Browser(CHROMIUM, tmp_path / "chromium-profile", _free_port())
     try:
         browser.open(f"{base}/asset-groups")
-        browser.wait_for_text("Global asset lineage", "raw", "staging", "intermediate",
-                              "marts_build", "publish", "catalog")
+        browser.wait_for_text(
+            "Global asset lineage",
+            "raw",
+            "staging",
+            "intermediate",
+            "marts_build",
+            "publish",
+            "catalog",
+        )
         groups = "/locations/orchestration.definitions/asset-groups/{}/lineage"
-        for group, asset in (("raw", "pull_requests"), ("marts_build", "fct_deployments"),
-                             ("publish", "published")):
+        for group, asset in (
+            ("raw", "pull_requests"),
+            ("marts_build", "fct_deployments"),
+            ("publish", "published"),
+        ):
             browser.open(base + groups.format(group))
             browser.wait_for_text(asset)
         browser.open(f"{base}/assets/marts_build/fct_deployments?view=checks")
         # The blocking expectation check, and a dbt test turned asset check.
-        browser.wait_for_text("expectations_fct_deployments",
-                              "unique_fct_deployments_deployment_id")
+        browser.wait_for_text(
+            "expectations_fct_deployments", "unique_fct_deployments_deployment_id"
+        )
         browser.open(f"{base}/asset-groups")
         browser.wait_for_text("marts_build", "publish")
         time.sleep(2)  # let the graph lay itself out

@@ -46,14 +46,20 @@ def echo():
 
 
 def client(served, token=TOKEN, **retry) -> HttpClient:
-    policy = RetryPolicy(**{"max_attempts": 4, "backoff_base": 0.001, "timeout": (1.0, 0.5),
-                            **retry})
-    return HttpClient("echo", served.base_url, {"Authorization": f"Bearer {token}"},
-                      RetryAfter(), "ECHO_TOKEN", retry=policy)
+    policy = RetryPolicy(
+        **{"max_attempts": 4, "backoff_base": 0.001, "timeout": (1.0, 0.5), **retry}
+    )
+    return HttpClient(
+        "echo",
+        served.base_url,
+        {"Authorization": f"Bearer {token}"},
+        RetryAfter(),
+        "ECHO_TOKEN",
+        retry=policy,
+    )
 
 
-@pytest.mark.parametrize("kind", ["429", "500", "502", "503", "timeout", "truncate",
-                                  "disconnect"])
+@pytest.mark.parametrize("kind", ["429", "500", "502", "503", "timeout", "truncate", "disconnect"])
 def test_transient_faults_are_retried(echo, kind):
     echo.service.faults.schedule(kind, "/thing", times=2)
     c = client(echo)

@@ -38,10 +38,18 @@ SEED = 7
 
 # The staging models built incrementally (the others are small tables, rebuilt every time).
 INCREMENTAL = {
-    "stg_github__pull_requests", "stg_github__pull_request_labels", "stg_github__pr_commits",
-    "stg_github__deployments", "stg_github__deployment_statuses", "stg_github__workflow_runs",
-    "stg_github__compares", "stg_github__compare_commits", "stg_pagerduty__incidents",
-    "stg_pagerduty__log_entries", "stg_zendesk__tickets", "stg_zendesk__ticket_tags",
+    "stg_github__pull_requests",
+    "stg_github__pull_request_labels",
+    "stg_github__pr_commits",
+    "stg_github__deployments",
+    "stg_github__deployment_statuses",
+    "stg_github__workflow_runs",
+    "stg_github__compares",
+    "stg_github__compare_commits",
+    "stg_pagerduty__incidents",
+    "stg_pagerduty__log_entries",
+    "stg_zendesk__tickets",
+    "stg_zendesk__ticket_tags",
     "stg_zendesk__ticket_custom_fields",
 }
 # Committed marts that must take part in the comparison (the other contract tables are compared
@@ -73,16 +81,20 @@ class Warehouse:
 
     def sync(self, sim: Simulator) -> None:
         """Every source from the simulator into the raw layer, then the catalog."""
-        env = {**sim.env(), "PLATFORM_KPIS_HOME": str(self.home),
-               "PLATFORM_KPIS_TARGET": self.target}
+        env = {
+            **sim.env(),
+            "PLATFORM_KPIS_HOME": str(self.home),
+            "PLATFORM_KPIS_TARGET": self.target,
+        }
         if self.dsn:
             env["PLATFORM_KPIS_PG_DSN"] = self.dsn
         settings = Settings.from_env(env)
         catalog = parse_catalog(sim.org.catalog())
         for source in SOURCES:
             with open_store(source, target=self.target, home=self.home, dsn=self.dsn) as store:
-                sync_source(source, settings, catalog, store, retry=FAST_RETRY,
-                            history_start=sim.org.start)
+                sync_source(
+                    source, settings, catalog, store, retry=FAST_RETRY, history_start=sim.org.start
+                )
         write_catalog(catalog, target=self.target, home=self.home, dsn=self.dsn)
         ensure_raw_layer(target=self.target, home=self.home, dsn=self.dsn)
 
@@ -94,11 +106,23 @@ class Warehouse:
         target_path = self.home / "dbt_target"
         (target_path / "run_results.json").unlink(missing_ok=True)
         subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_DIR),
-             "--profiles-dir", str(DBT_DIR), "--target-path", str(target_path),
-             "--log-path", str(self.home / "dbt_logs"), "--quiet"],
+            [
+                str(Path(sys.executable).parent / "dbt"),
+                *args,
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--target-path",
+                str(target_path),
+                "--log-path",
+                str(self.home / "dbt_logs"),
+                "--quiet",
+            ],
             env={**os.environ, **dbt_env(target=self.target, home=self.home, dsn=self.dsn)},
-            check=False, timeout=1200)
+            check=False,
+            timeout=1200,
+        )
         nodes = json.loads((target_path / "manifest.json").read_text())
         nodes = {**nodes["nodes"], **nodes["unit_tests"]}
         run = json.loads((target_path / "run_results.json").read_text())
@@ -133,16 +157,20 @@ def warehouse(request, tmp_path):
 
 
 def staging_results(results: dict[str, Result]) -> dict[str, Result]:
-    return {r.name: r for r in results.values()
-            if r.node["resource_type"] == "model" and r.node["fqn"][1] == "staging"}
+    return {
+        r.name: r
+        for r in results.values()
+        if r.node["resource_type"] == "model" and r.node["fqn"][1] == "staging"
+    }
 
 
 def assert_staging_built(results: dict[str, Result]) -> None:
     staging = staging_results(results)
     failed = {name: r.run["message"] for name, r in staging.items() if r.status != "success"}
     assert not failed, failed
-    incremental = {name for name, r in staging.items()
-                   if r.node["config"]["materialized"] == "incremental"}
+    incremental = {
+        name for name, r in staging.items() if r.node["config"]["materialized"] == "incremental"
+    }
     assert incremental == INCREMENTAL
 
 
@@ -151,13 +179,15 @@ def outcomes(results: dict[str, Result]) -> dict[str, tuple[str, Any]]:
 
 
 def rows(warehouse: Warehouse, model: str) -> Counter:
-    return Counter(tuple(_norm(v) for v in row)
-                   for row in warehouse.query(f"select * from staging.{model}"))
+    return Counter(
+        tuple(_norm(v) for v in row) for row in warehouse.query(f"select * from staging.{model}")
+    )
 
 
 def watermarks(warehouse: Warehouse) -> dict[str, int]:
-    return {m: warehouse.query(f"select max(_ingest_id) from staging.{m}")[0][0]
-            for m in INCREMENTAL}
+    return {
+        m: warehouse.query(f"select max(_ingest_id) from staging.{m}")[0][0] for m in INCREMENTAL
+    }
 
 
 @pytest.mark.slow
@@ -173,19 +203,34 @@ def test_incremental_build_equals_full_refresh(warehouse):
     assert_staging_built(incremental)
     after = watermarks(warehouse)
     grown = {m for m in INCREMENTAL if after[m] > before[m]}
-    assert {"stg_github__pull_requests", "stg_pagerduty__incidents",
-            "stg_zendesk__tickets"} <= grown, "the day added too little to test"
+    assert {
+        "stg_github__pull_requests",
+        "stg_pagerduty__incidents",
+        "stg_zendesk__tickets",
+    } <= grown, "the day added too little to test"
     # Each incremental model read only the raw rows above its watermark and merged them.
     for name, result in staging_results(incremental).items():
         if name in INCREMENTAL:
             assert f"ingest_id > {before[name]}" in result.run["compiled_code"], name
-            run_sql = (warehouse.home / "dbt_target" / "run" / "platform_kpis"
-                       / result.node["original_file_path"]).read_text().lower()
+            run_sql = (
+                (
+                    warehouse.home
+                    / "dbt_target"
+                    / "run"
+                    / "platform_kpis"
+                    / result.node["original_file_path"]
+                )
+                .read_text()
+                .lower()
+            )
             assert "delete from" in run_sql and "insert into" in run_sql, name
 
     staging_incremental = {m: rows(warehouse, m) for m in INCREMENTAL}
-    marts_built = {r.name for r in incremental.values()
-                   if r.node["resource_type"] == "model" and r.status == "success"}
+    marts_built = {
+        r.name
+        for r in incremental.values()
+        if r.node["resource_type"] == "model" and r.status == "success"
+    }
     compared = sorted(set(KEYS) & marts_built)
     assert REQUIRED_MARTS <= set(compared)
     marts_incremental = {t: read_table(warehouse.built(), t) for t in compared}
@@ -195,8 +240,10 @@ def test_incremental_build_equals_full_refresh(warehouse):
     assert outcomes(full) == outcomes(incremental)
     for model in sorted(INCREMENTAL):
         got, want = staging_incremental[model], rows(warehouse, model)
-        assert got == want, (f"{model}: incremental only {list((got - want).items())[:3]}, "
-                             f"full refresh only {list((want - got).items())[:3]}")
+        assert got == want, (
+            f"{model}: incremental only {list((got - want).items())[:3]}, "
+            f"full refresh only {list((want - got).items())[:3]}"
+        )
     differences = []
     for table in compared:
         full_rows = read_table(warehouse.built(), table)
@@ -247,38 +294,80 @@ def test_a_version_without_children_removes_the_old_ones(tmp_path):
             store.commit(stream, Page(records={stream: records}, state={}), run_id="test")
 
     def ticket(ticket_id: int, tags: list[str], fields: list[dict]) -> RawRecord:
-        return RawRecord(str(ticket_id), {"id": ticket_id, "status": "open", "tags": tags,
-                                          "custom_fields": fields})
+        return RawRecord(
+            str(ticket_id),
+            {"id": ticket_id, "status": "open", "tags": tags, "custom_fields": fields},
+        )
 
-    commit("zendesk", "tickets", [ticket(1, ["a", "b"], [{"id": 9, "value": "5"}]),
-                                  ticket(2, ["c"], [{"id": 9, "value": "7"}])])
-    commit("github", "compares", [RawRecord(compare, {"status": "ahead", "commits": commits},
-                                            {"repo": repo, "base": "a1", "head": "b2"})])
-    commit("github", "pull_requests", [RawRecord(f"{repo}#1", {
-        "number": 1, "labels": [{"id": 5, "name": "bug"}]}, {"repo": repo})])
+    commit(
+        "zendesk",
+        "tickets",
+        [
+            ticket(1, ["a", "b"], [{"id": 9, "value": "5"}]),
+            ticket(2, ["c"], [{"id": 9, "value": "7"}]),
+        ],
+    )
+    commit(
+        "github",
+        "compares",
+        [
+            RawRecord(
+                compare,
+                {"status": "ahead", "commits": commits},
+                {"repo": repo, "base": "a1", "head": "b2"},
+            )
+        ],
+    )
+    commit(
+        "github",
+        "pull_requests",
+        [
+            RawRecord(
+                f"{repo}#1", {"number": 1, "labels": [{"id": 5, "name": "bug"}]}, {"repo": repo}
+            )
+        ],
+    )
     ensure_raw_layer(target="duckdb", home=tmp_path)
-    children = ("stg_zendesk__ticket_tags", "stg_zendesk__ticket_custom_fields",
-                "stg_github__compare_commits", "stg_github__pull_request_labels")
+    children = (
+        "stg_zendesk__ticket_tags",
+        "stg_zendesk__ticket_custom_fields",
+        "stg_github__compare_commits",
+        "stg_github__pull_request_labels",
+    )
     first = warehouse.dbt("run", "--select", *children)
     assert {r.status for r in first.values()} == {"success"}
-    assert warehouse.query("select ticket_id, tag from staging.stg_zendesk__ticket_tags "
-                           "order by all") == [(1, "a"), (1, "b"), (2, "c")]
+    assert warehouse.query(
+        "select ticket_id, tag from staging.stg_zendesk__ticket_tags order by all"
+    ) == [(1, "a"), (1, "b"), (2, "c")]
 
     commit("zendesk", "tickets", [ticket(1, [], [])])
-    commit("github", "compares", [RawRecord(compare, {"message": "Not Found"}, {
-        "repo": repo, "base": "a1", "head": "b2", "http_status": 404})])
-    commit("github", "pull_requests", [RawRecord(f"{repo}#1", {"number": 1, "labels": []},
-                                                 {"repo": repo})])
+    commit(
+        "github",
+        "compares",
+        [
+            RawRecord(
+                compare,
+                {"message": "Not Found"},
+                {"repo": repo, "base": "a1", "head": "b2", "http_status": 404},
+            )
+        ],
+    )
+    commit(
+        "github",
+        "pull_requests",
+        [RawRecord(f"{repo}#1", {"number": 1, "labels": []}, {"repo": repo})],
+    )
     second = warehouse.dbt("run", "--select", *children)
     assert {r.status for r in second.values()} == {"success"}
     assert all("ingest_id >" in r.run["compiled_code"] for r in second.values())
-    assert warehouse.query("select ticket_id, tag from staging.stg_zendesk__ticket_tags "
-                           "order by all") == [(2, "c")]
-    assert warehouse.query("select ticket_id, field_value "
-                           "from staging.stg_zendesk__ticket_custom_fields") == [(2, "7")]
-    assert warehouse.query("select count(*) from staging.stg_github__compare_commits") == [(0,)]
     assert warehouse.query(
-        "select count(*) from staging.stg_github__pull_request_labels") == [(0,)]
+        "select ticket_id, tag from staging.stg_zendesk__ticket_tags order by all"
+    ) == [(2, "c")]
+    assert warehouse.query(
+        "select ticket_id, field_value from staging.stg_zendesk__ticket_custom_fields"
+    ) == [(2, "7")]
+    assert warehouse.query("select count(*) from staging.stg_github__compare_commits") == [(0,)]
+    assert warehouse.query("select count(*) from staging.stg_github__pull_request_labels") == [(0,)]
 
     # A table built before the model became incremental: a clear error, not a SQL one.
     warehouse.query("alter table staging.stg_zendesk__ticket_tags drop column _ingest_id")

@@ -13,9 +13,11 @@ SCALE = Scale(teams=3, repos_per_team=2, members_per_team=3, days=42, customers=
 SEEDS = (7, 11)
 
 
-@pytest.fixture(scope="module", params=[(seed, target) for target in ("duckdb", "postgres")
-                                        for seed in SEEDS],
-                ids=lambda p: f"seed{p[0]}-{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[(seed, target) for target in ("duckdb", "postgres") for seed in SEEDS],
+    ids=lambda p: f"seed{p[0]}-{p[1]}",
+)
 def built(request, tmp_path_factory):
     seed, target = request.param
     home = tmp_path_factory.mktemp(f"marts-{seed}-{target}")

@@ -26,8 +26,11 @@ def _failed_run_context():
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
     context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_summary", dagster_event=failure, dagster_instance=instance,
-        dagster_run=result.dagster_run).for_run_failure()
+        sensor_name="run_failure_summary",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+    ).for_run_failure()
     return context, result
 
 
@@ -58,8 +61,9 @@ def test_failure_summary_posts_to_the_webhook(tmp_path, monkeypatch):
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
     monkeypatch.setenv("PLATFORM_KPIS_HOME", str(tmp_path))
-    monkeypatch.setenv("PLATFORM_KPIS_FAILURE_WEBHOOK",
-                       f"http://127.0.0.1:{server.server_address[1]}/hook")
+    monkeypatch.setenv(
+        "PLATFORM_KPIS_FAILURE_WEBHOOK", f"http://127.0.0.1:{server.server_address[1]}/hook"
+    )
     context, result = _failed_run_context()
     run_failure_summary(context)
     thread.join(timeout=10)

@@ -16,12 +16,19 @@ def _resources(sim: Simulator, home, catalog_path) -> dict:
     env = sim.env()
     return {
         "apis": SourceApis(
-            github_api_url=env["GITHUB_API_URL"], github_token=env["GITHUB_TOKEN"],
+            github_api_url=env["GITHUB_API_URL"],
+            github_token=env["GITHUB_TOKEN"],
             pagerduty_api_url=env["PAGERDUTY_API_URL"],
-            pagerduty_api_token=env["PAGERDUTY_API_TOKEN"], zendesk_url=env["ZENDESK_URL"],
-            zendesk_email=env["ZENDESK_EMAIL"], zendesk_api_token=env["ZENDESK_API_TOKEN"]),
-        "warehouse": Warehouse(home=str(home), catalog_path=str(catalog_path),
-                               history_start=sim.org.start.date().isoformat()),
+            pagerduty_api_token=env["PAGERDUTY_API_TOKEN"],
+            zendesk_url=env["ZENDESK_URL"],
+            zendesk_email=env["ZENDESK_EMAIL"],
+            zendesk_api_token=env["ZENDESK_API_TOKEN"],
+        ),
+        "warehouse": Warehouse(
+            home=str(home),
+            catalog_path=str(catalog_path),
+            history_start=sim.org.start.date().isoformat(),
+        ),
     }
 
 
@@ -37,7 +44,8 @@ def test_raw_assets_materialize_every_stream_with_figures(tmp_path):
         keys = {k for a in assets for k in a.keys}
         assert all(k.path[0] == "raw" and k.path[1] in SOURCES for k in keys)
         assert {"pull_requests", "incidents", "tickets", "organizations"} <= {
-            k.path[2] for k in keys}
+            k.path[2] for k in keys
+        }
         materialized = {}
         for event in result.get_asset_materialization_events():
             m = event.event_specific_data.materialization
@@ -46,8 +54,7 @@ def test_raw_assets_materialize_every_stream_with_figures(tmp_path):
         for key, meta in materialized.items():
             for figure in ("records", "requests", "retries", "throttled_seconds", "cursor"):
                 assert figure in meta, (key, figure)
-        assert materialized[dg.AssetKey(["raw", "github", "pull_requests"])][
-            "records"].value > 0
+        assert materialized[dg.AssetKey(["raw", "github", "pull_requests"])]["records"].value > 0
 
         for source in SOURCES:
             with open_store(source, target="duckdb", home=tmp_path) as store:

@@ -18,8 +18,9 @@ from tests.conftest import SMALL
 
 # The real API responses live beside the repository (shared/fixtures/real).
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "pagerduty"
-needs_fixtures = pytest.mark.skipif(not FIXTURES.exists(),
-                                    reason=f"no PagerDuty fixtures at {FIXTURES}")
+needs_fixtures = pytest.mark.skipif(
+    not FIXTURES.exists(), reason=f"no PagerDuty fixtures at {FIXTURES}"
+)
 AUTH = {"Authorization": f"Token token={PAGERDUTY_TOKEN}"}
 
 

@@ -15,10 +15,20 @@ from tests.marts_support import environment
 from tests.pipeline_support import materialized, pipeline_env, run_nightly
 
 SCALE = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=12)
-CONTRACT = ("fct_deployments", "fct_changes", "fct_incidents", "fct_tickets",
-            "kpi_delivery_weekly", "kpi_incidents_weekly", "kpi_support_monthly",
-            "kpi_cost_to_serve_monthly", "mart_capacity_allocation", "kpi_scorecard",
-            "kpi_coverage", "pipeline_sync_status")
+CONTRACT = (
+    "fct_deployments",
+    "fct_changes",
+    "fct_incidents",
+    "fct_tickets",
+    "kpi_delivery_weekly",
+    "kpi_incidents_weekly",
+    "kpi_support_monthly",
+    "kpi_cost_to_serve_monthly",
+    "mart_capacity_allocation",
+    "kpi_scorecard",
+    "kpi_coverage",
+    "pipeline_sync_status",
+)
 
 
 @pytest.mark.postgres
@@ -28,8 +38,10 @@ def test_nightly_on_postgres_storage_and_warehouse(pg_dsn, tmp_path):
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     shutil.copy(REPO_ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
-    with Simulator(seed=9, scale=SCALE) as sim, environment(
-            {"DAGSTER_PG_URL": pg_dsn, "PLATFORM_KPIS_BI_ROLE": "pk_bi_e2e"}):
+    with (
+        Simulator(seed=9, scale=SCALE) as sim,
+        environment({"DAGSTER_PG_URL": pg_dsn, "PLATFORM_KPIS_BI_ROLE": "pk_bi_e2e"}),
+    ):
         env = pipeline_env(sim, tmp_path / "data", target="postgres", dsn=pg_dsn)
         instance = dg.DagsterInstance.from_config(str(dagster_home))
         try:
@@ -48,9 +60,13 @@ def test_nightly_on_postgres_storage_and_warehouse(pg_dsn, tmp_path):
     with psycopg.connect(bi_dsn, autocommit=True) as bi:
         for table in CONTRACT:
             assert bi.execute(f"select count(*) from marts.{table}").fetchone()[0] >= 0
-        for forbidden in ("raw_github.pull_requests", "raw_zendesk.tickets",
-                          "staging.stg_zendesk__tickets", "marts_build.fct_tickets",
-                          "catalog.catalog_members"):
+        for forbidden in (
+            "raw_github.pull_requests",
+            "raw_zendesk.tickets",
+            "staging.stg_zendesk__tickets",
+            "marts_build.fct_tickets",
+            "catalog.catalog_members",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 bi.execute(f"select * from {forbidden} limit 1")
     with psycopg.connect(pg_dsn, autocommit=True) as con:

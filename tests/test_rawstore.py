@@ -68,8 +68,9 @@ def test_status_keeps_last_success_on_failure(store):
 
     t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
     store.write_status(SyncStatus("github", "things", "success", t1, t1, 5, 2, 0, 0.0, "c", None))
-    store.write_status(SyncStatus("github", "things", "failed", t2, None, 0, 1, 0, 0.0, "c",
-                                  "boom"))
+    store.write_status(
+        SyncStatus("github", "things", "failed", t2, None, 0, 1, 0, 0.0, "c", "boom")
+    )
     (row,) = store.status_rows()
     assert row["status"] == "failed" and row["error"] == "boom"
     assert row["last_success_at"] == t1

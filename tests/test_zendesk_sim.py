@@ -24,8 +24,9 @@ from simulator.zendesk import ZendeskModel, ZendeskService, decode_cursor
 SMALL = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=15)
 # The real API responses live beside the repository (shared/fixtures/real).
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "zendesk"
-needs_fixtures = pytest.mark.skipif(not FIXTURES.exists(),
-                                    reason=f"no Zendesk fixtures at {FIXTURES}")
+needs_fixtures = pytest.mark.skipif(
+    not FIXTURES.exists(), reason=f"no Zendesk fixtures at {FIXTURES}"
+)
 
 
 class ZendeskSim:
