@@ -62,8 +62,11 @@ def run_demo(seed: int) -> int:
 
         from orchestration.definitions import defs
 
-        result = defs.get_job_def("nightly").execute_in_process(
-            instance=dg.DagsterInstance.get(), raise_on_error=False
+        # Warnings and errors only on the console: every step's events are in the Dagster
+        # instance (open `tasks.py ui` to read them).
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        result = defs.resolve_job_def("nightly").execute_in_process(
+            run_config=quiet, instance=dg.DagsterInstance.get(), raise_on_error=False
         )
         print_summary(Settings.from_env())
         print("nightly job:", "succeeded" if result.success else "FAILED")

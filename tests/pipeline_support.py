@@ -36,7 +36,7 @@ def run_nightly(
     with environment(env):
         from orchestration.definitions import build_defs
 
-        job = build_defs().get_job_def("nightly")
+        job = build_defs().resolve_job_def("nightly")
         return job.execute_in_process(
             instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
         )
