@@ -13,6 +13,8 @@ from extractors.sources import streams, sync_source
 from extractors.sync import StreamResult
 from orchestration.resources import SourceApis, Warehouse
 
+# Written by every stream's sync; dbt unions the three into the pipeline_sync_status mart.
+STATUS_TABLE = "pipeline_sync_status"
 EXTRACTION_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -37,6 +39,17 @@ def _specs(source: str) -> list[dg.AssetSpec]:
                     skippable=True,
                 )
             )
+    specs.append(
+        dg.AssetSpec(
+            raw_key(source, STATUS_TABLE),
+            deps=[spec.key for spec in specs],
+            description=f"How each {source} stream last synced: outcome, records, requests, "
+            "retries, rate-limit waits, cursor, error.",
+            group_name="raw",
+            kinds={source, "python"},
+            skippable=True,
+        )
+    )
     return specs
 
 
@@ -80,6 +93,11 @@ def build_source_asset(source: str) -> dg.AssetsDefinition:
                     yield dg.MaterializeResult(
                         asset_key=raw_key(source, table), metadata=_metadata(result)
                     )
+        if raw_key(source, STATUS_TABLE) in context.selected_asset_keys:
+            yield dg.MaterializeResult(
+                asset_key=raw_key(source, STATUS_TABLE),
+                metadata={"streams": [r.stream for r in run.results]},
+            )
 
     return _extract
 
