@@ -150,62 +150,54 @@ def prepare_warehouse(warehouse: Warehouse) -> dict[str, str]:
     return env
 
 
+BILLING_TABLES = ("billing_charges", "billing_export_status")
+
+
 @dg.multi_asset(
     name="catalog_tables",
     specs=[
-        dg.AssetSpec(
-            dg.AssetKey(["catalog", name]),
-            group_name="catalog",
-            kinds={"python"},
-            description=f"The catalog's {name.removeprefix('catalog_')}, as a "
-            "table in schema catalog (defaults applied).",
-        )
-        for name in CATALOG_TABLE_NAMES
+        *(
+            dg.AssetSpec(
+                dg.AssetKey(["catalog", name]),
+                group_name="catalog",
+                kinds={"python"},
+                description=f"The catalog's {name.removeprefix('catalog_')}, as a "
+                "table in schema catalog (defaults applied).",
+            )
+            for name in CATALOG_TABLE_NAMES
+        ),
+        *(
+            dg.AssetSpec(
+                dg.AssetKey(["catalog", name]),
+                group_name="catalog",
+                kinds={"python"},
+                description="The FinOps FOCUS billing export of the catalog's "
+                "settings.billing_export (none: cost to serve says so).",
+            )
+            for name in BILLING_TABLES
+        ),
     ],
 )
 def catalog_tables_asset(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
-    counts = write_catalog(
-        warehouse.catalog(), target=warehouse.target, home=warehouse.home, dsn=warehouse.pg_dsn
-    )
-    for name, rows in counts.items():
+    """The catalog and the billing export in one step: both write the warehouse, and a
+    DuckDB file takes one writer at a time (parallel steps would fight for its lock)."""
+    catalog = warehouse.catalog()
+    where = {"target": warehouse.target, "home": warehouse.home, "dsn": warehouse.pg_dsn}
+    for name, rows in write_catalog(catalog, **where).items():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["catalog", name]),
             metadata={"rows": rows, "catalog_file": warehouse.catalog_path},
         )
-
-
-@dg.multi_asset(
-    name="billing_export",
-    specs=[
-        dg.AssetSpec(
-            dg.AssetKey(["catalog", name]),
-            group_name="catalog",
-            kinds={"python"},
-            description="The FinOps FOCUS billing export of the catalog's "
-            "settings.billing_export (none: cost to serve says so).",
-        )
-        for name in ("billing_charges", "billing_export_status")
-    ],
-)
-def billing_export_asset(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
-) -> Iterator[dg.MaterializeResult]:
-    load = load_billing(
-        warehouse.catalog(),
-        target=warehouse.target,
-        home=warehouse.home,
-        dsn=warehouse.pg_dsn,
-        base_dir=Path(warehouse.catalog_path).parent,
-    )
+    load = load_billing(catalog, **where, base_dir=Path(warehouse.catalog_path).parent)
     meta = {
         "configured": load.configured,
         "files": len(load.files),
         "charges": load.charges,
         "export_path": str(load.export_path) if load.export_path else "",
     }
-    for name in ("billing_charges", "billing_export_status"):
+    for name in BILLING_TABLES:
         yield dg.MaterializeResult(asset_key=dg.AssetKey(["catalog", name]), metadata=meta)
 
 
@@ -239,7 +231,7 @@ def dbt_assets_defs() -> tuple[list[dg.AssetsDefinition], dict[str, Any]]:
     """The catalog asset and the dbt assets, and the resources they need beyond
     ``warehouse`` (which ``orchestration.resources.resources_from_env`` provides)."""
     return (
-        [catalog_tables_asset, billing_export_asset, build_dbt_assets()],
+        [catalog_tables_asset, build_dbt_assets()],
         {"dbt": dbt_resource()},
     )
 
