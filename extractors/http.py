@@ -229,5 +229,4 @@ def _safe_url(url: str) -> str:
 
 
 def _brief(resp: requests.Response) -> str:
-    text = resp.text[:300].replace("\n", " ")
-    return text
+    return resp.text[:300].replace("\n", " ")

@@ -84,20 +84,17 @@ def gate_settings(warehouse: Warehouse) -> GateSettings:
 
 
 def validate(warehouse: Warehouse, table: str):
-    params = parameters(
-        previous_rows(warehouse, table), gate_settings(warehouse), datetime.now(UTC)
-    )
+    settings = gate_settings(warehouse)  # reads the catalog file: once per check
+    params = parameters(previous_rows(warehouse, table), settings, datetime.now(UTC))
     if warehouse.target == "duckdb":
         import duckdb
 
         con = duckdb.connect(str(Path(warehouse.home) / "warehouse.duckdb"), read_only=True)
         try:
-            return validate_duckdb(con, BUILD_SCHEMA, table, params, gate_settings(warehouse))
+            return validate_duckdb(con, BUILD_SCHEMA, table, params, settings)
         finally:
             con.close()
-    return validate_postgres(
-        warehouse.pg_dsn, BUILD_SCHEMA, table, params, gate_settings(warehouse)
-    )
+    return validate_postgres(warehouse.pg_dsn, BUILD_SCHEMA, table, params, settings)
 
 
 def build_check(table: str) -> dg.AssetChecksDefinition:
