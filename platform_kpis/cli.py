@@ -21,8 +21,9 @@ def api_environment(seed: int) -> Iterator[str]:
         yield "the APIs named by the environment"
         return
     from simulator.app import Simulator
+    from simulator.org import DEMO_SCALE
 
-    with Simulator(seed=seed) as sim:
+    with Simulator(seed=seed, scale=DEMO_SCALE) as sim:
         os.environ.update(sim.env())
         if not os.environ.get("PLATFORM_KPIS_CATALOG"):
             os.environ["PLATFORM_KPIS_CATALOG"] = str(demo_catalog_with_billing(sim))

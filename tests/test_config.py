@@ -7,7 +7,7 @@ import yaml
 
 from platform_kpis.catalog import CatalogError, load_catalog, parse_catalog
 from platform_kpis.config import DEMO_CATALOG, REPO_ROOT, Settings
-from simulator.org import Org
+from simulator.org import DEMO_SCALE, Org
 
 SPEC_CATALOG = REPO_ROOT.parent / "shared" / "spec" / "catalog.example.yml"
 
@@ -43,9 +43,10 @@ def test_the_spec_example_catalog_loads():
 
 
 def test_demo_catalog_matches_the_simulator():
-    assert yaml.safe_load(DEMO_CATALOG.read_text()) == Org.generate(1).catalog()
+    demo = Org.generate(1, DEMO_SCALE)
+    assert yaml.safe_load(DEMO_CATALOG.read_text()) == demo.catalog()
     cat = load_catalog(DEMO_CATALOG)
-    assert cat.repos == Org.generate(1).repos
+    assert cat.repos == demo.repos
 
 
 @pytest.mark.parametrize(
