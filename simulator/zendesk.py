@@ -19,7 +19,9 @@ the service shows it as of the clock. What a ground-truth module should read:
 Quirks the model produces on purpose:
 
 - no organization in the first calendar month (January): a month with tickets and no
-  customers; every ticket created before the first organization has no organization;
+  customers; every ticket created before the first organization has no organization (unless
+  ``Scale.established_customers`` puts customers before the history; then tickets also
+  arrive in proportion to the customers, ``Scale.tickets_per_customer_month``);
 - the closing automation closes every ticket solved 4+ days ago nightly at 03:17:00, so
   many tickets share one ``generated_timestamp`` second (across page boundaries too); the
   weekly CRM sync updates several organizations at 02:05:00 (same second), and a bulk
