@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import yaml
@@ -76,7 +76,7 @@ def months_around(shipped: date, n: int = 3) -> tuple[list[date], list[date]]:
 
 
 def _day(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=truth.UTC)
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
 def tickets_per_1k(records: dict, tags: tuple[str, ...], start: date, end: date) -> float:
