@@ -28,12 +28,13 @@ def _completeness(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return frame
 
 
-def _time_axis(period: str) -> alt.X:
+def _time_axis(period: str, padding: float = 0) -> alt.X:
     """Weeks by their Monday, months by name: no axis suggests a day the data lacks."""
     monthly = period == "month_start"
     return alt.X(
         f"{period}:T",
         title=None,
+        scale=alt.Scale(padding=padding),
         axis=alt.Axis(
             format="%b %Y" if monthly else "%d %b",
             tickCount={"interval": "month", "step": 1} if monthly else alt.Undefined,
@@ -46,7 +47,7 @@ def lines(
     rows: list[dict], period: str, series: dict[str, str], title: str, unit: str
 ) -> str | None:
     """One line per column of ``series`` (column -> legend label) over ``period``; partial
-    periods are drawn as hollow points, so nobody reads a running week as a drop."""
+    periods are drawn as faded points, so nobody reads a running week as a drop."""
     frame = pd.DataFrame(rows)
     if frame.empty:
         return None
@@ -75,11 +76,13 @@ def bars(rows: list[dict], period: str, column: str, title: str, unit: str) -> s
     if frame.empty:
         return None
     frame = _completeness(frame, period)
+    # A time axis gives bars no band: size them to the number of periods shown.
+    size = max(2.0, min(28.0, WIDTH * 0.6 / len(frame)))
     chart = (
         alt.Chart(frame, title=title)
-        .mark_bar()
+        .mark_bar(size=size)
         .encode(
-            x=_time_axis(period),
+            x=_time_axis(period, padding=size / 2 + 2),
             y=alt.Y(f"{column}:Q", title=unit),
             opacity=alt.Opacity(
                 "period:N",
