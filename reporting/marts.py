@@ -13,11 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from expectations.publish import PUBLISHED_FILE, PUBLISHED_SCHEMA
-
-
-def published_file(home: str | Path) -> Path:
-    return Path(home) / "published" / PUBLISHED_FILE
+from expectations.publish import PUBLISHED_SCHEMA, published_path
 
 
 class NoPublication(RuntimeError):
@@ -100,7 +96,7 @@ def open_publication(target: str, home: str | Path, dsn: str | None = None) -> P
         if not dsn:
             raise ValueError("the postgres target needs PLATFORM_KPIS_PG_DSN")
         return open_postgres(dsn)
-    return open_duckdb(published_file(home))
+    return open_duckdb(published_path(home))
 
 
 def _load_columns(pub: Publication, pairs: list[tuple[str, str]]) -> None:
