@@ -126,7 +126,7 @@ def print_scorecard(settings: Settings) -> None:
     """The org-wide scorecard of the latest published month, from the published file."""
     import duckdb
 
-    from orchestration.publish_assets import published_path
+    from expectations.publish import published_path
 
     path = published_path(settings.home)
     if not path.exists():
