@@ -8,6 +8,7 @@ import pandas as pd
 import vl_convert
 
 WIDTH = 620
+MAX_TICKS = 10
 CATEGORY_ORDER = ["roadmap", "platform", "unplanned", "unclassified"]
 CATEGORY_COLOURS = ["#2f6db5", "#5fa55a", "#e4863a", "#b0b0b0"]
 # Altair writes specs for one Vega-Lite release; vl-convert renders it with that release.
@@ -28,16 +29,19 @@ def _completeness(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return frame
 
 
-def _time_axis(period: str, padding: float = 0) -> alt.X:
-    """Weeks by their Monday, months by name: no axis suggests a day the data lacks."""
-    monthly = period == "month_start"
+def _time_axis(frame: pd.DataFrame, period: str, padding: float = 0) -> alt.X:
+    """Ticks on the periods themselves (weeks on their Monday, months by name), at most
+    MAX_TICKS of them: a time axis left to itself ticks on days the data does not have."""
+    periods = sorted(frame[period].unique())
+    step = -(-len(periods) // MAX_TICKS)  # ceiling division
+    ticks = [pd.Timestamp(p) for p in periods[::step]]
     return alt.X(
         f"{period}:T",
         title=None,
         scale=alt.Scale(padding=padding),
         axis=alt.Axis(
-            format="%b %Y" if monthly else "%d %b",
-            tickCount={"interval": "month", "step": 1} if monthly else alt.Undefined,
+            format="%b %Y" if period == "month_start" else "%d %b",
+            values=[alt.DateTime(year=t.year, month=t.month, date=t.day) for t in ticks],
             labelAngle=0,
         ),
     )
@@ -59,7 +63,7 @@ def lines(
         return None
     long["measure"] = long["measure"].map(series)
     base = alt.Chart(long, title=title).encode(
-        x=_time_axis(period),
+        x=_time_axis(frame, period, padding=12),
         y=alt.Y("v:Q", title=unit),
         color=alt.Color("measure:N", title=None, sort=list(series.values())),
     )
@@ -68,7 +72,9 @@ def lines(
             "period:N", scale=alt.Scale(domain=["complete", "partial"], range=[1, 0.35])
         ),
     )
-    return svg((base.mark_line() + points).properties(width=WIDTH, height=160))
+    # The line joins complete periods only: a running period's point stands alone.
+    line = base.transform_filter(alt.datum.period == "complete").mark_line()
+    return svg((line + points).properties(width=WIDTH, height=160))
 
 
 def bars(rows: list[dict], period: str, column: str, title: str, unit: str) -> str | None:
@@ -82,7 +88,7 @@ def bars(rows: list[dict], period: str, column: str, title: str, unit: str) -> s
         alt.Chart(frame, title=title)
         .mark_bar(size=size)
         .encode(
-            x=_time_axis(period, padding=size / 2 + 2),
+            x=_time_axis(frame, period, padding=size / 2 + 2),
             y=alt.Y(f"{column}:Q", title=unit),
             opacity=alt.Opacity(
                 "period:N",
