@@ -8,10 +8,10 @@ from reporting import charts
 from reporting import formatting as fmt
 from reporting.figure import Figure
 from reporting.marts import Publication
-from reporting.periods import complete, knows_completeness, last_complete
+from reporting.periods import last_complete, read
 
 TABLE = "mart_capacity_allocation"
-COLUMNS = ["week_start", "team", "category", "fte_weeks", "share", "target_share", "variance_pp"]
+COLUMNS = ["team", "category", "fte_weeks", "share", "target_share", "variance_pp"]
 
 
 @dataclass
@@ -44,8 +44,7 @@ def build(pub: Publication) -> Capacity:
     if not pub.has(TABLE):
         cap.notes.append(f"{TABLE} is not in this publication.")
         return cap
-    rows = pub.rows(TABLE, [*COLUMNS, "is_complete"], order="week_start, team, category")
-    complete(rows, "week_start", knows_completeness(pub, TABLE))
+    rows = read(pub, TABLE, "week_start", COLUMNS, order="week_start, team, category")
     week = last_complete(rows, "week_start")
     if week is None:
         cap.notes.append("No complete week of capacity data in this publication yet.")

@@ -13,11 +13,16 @@ def knows_completeness(pub: Publication, table: str) -> bool:
     return pub.has(table, "is_complete")
 
 
-def complete(rows: list[dict], period: str, flag_known: bool) -> list[dict]:
-    """Mark each row ``complete`` (True/False) from its flag, or by the fallback above."""
+def read(
+    pub: Publication, table: str, period: str, columns: list[str], where: str = "", order=None
+) -> list[dict]:
+    """The table's rows, each marked ``complete`` (True/False) from its flag, or by the
+    fallback above."""
+    rows = pub.rows(table, [period, *columns, "is_complete"], where=where, order=order or period)
+    flagged = knows_completeness(pub, table)
     latest = max((r[period] for r in rows), default=None)
     for r in rows:
-        r["complete"] = bool(r["is_complete"]) if flag_known else r[period] != latest
+        r["complete"] = bool(r["is_complete"]) if flagged else r[period] != latest
     return rows
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from reporting import formatting as fmt
 from reporting.marts import Publication
-from reporting.periods import complete, knows_completeness, last_complete
+from reporting.periods import knows_completeness, last_complete, read
 
 # The scorecard's KPIs in reading order, with their labels; theme KPIs follow the total.
 LABELS = {
@@ -127,10 +127,9 @@ def coverage(pub: Publication) -> dict[str, Coverage]:
 
 
 def build(pub: Publication, no_billing_export: bool) -> Scorecard:
-    cols = ["month_start", "kpi", "value", "previous_value", "change_pct", "n", "is_complete"]
-    rows = pub.rows("kpi_scorecard", cols)
+    cols = ["kpi", "value", "previous_value", "change_pct", "n"]
+    rows = read(pub, "kpi_scorecard", "month_start", cols)
     flagged = knows_completeness(pub, "kpi_scorecard")
-    complete(rows, "month_start", flagged)
     month = last_complete(rows, "month_start")
     cov = coverage(pub)
     notes = []

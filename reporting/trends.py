@@ -8,7 +8,7 @@ from reporting import charts
 from reporting import formatting as fmt
 from reporting.figure import Figure
 from reporting.marts import Publication
-from reporting.periods import complete, knows_completeness, last_complete
+from reporting.periods import last_complete, read
 
 
 @dataclass
@@ -19,11 +19,6 @@ class Trend:
     period: str = ""  # the last complete period the figures below are from
     figures: list[tuple[str, Figure]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _rows(pub: Publication, table: str, period: str, columns: list[str], where: str = ""):
-    rows = pub.rows(table, [period, *columns, "is_complete"], where=where, order=period)
-    return complete(rows, period, knows_completeness(pub, table))
 
 
 def _latest(
@@ -55,7 +50,7 @@ def lead_time(pub: Publication) -> Trend:
     if _missing(pub, table, t):
         return t
     cols = {"lead_time_p50_hours": "median", "lead_time_p95_hours": "p95", "n": "changes"}
-    rows = _rows(pub, table, "week_start", list(cols), "team = 'all'")
+    rows = read(pub, table, "week_start", list(cols), "team = 'all'")
     t.charts = [
         charts.lines(
             rows,
@@ -79,7 +74,7 @@ def deployments(pub: Publication) -> Trend:
         "rollback_rate": "rolled back",
         "change_failure_rate": "change failure rate",
     }
-    rows = _rows(pub, table, "week_start", list(cols), "team = 'all'")
+    rows = read(pub, table, "week_start", list(cols), "team = 'all'")
     in_pct = [
         {**r, "rollback_rate": _pct(r["rollback_rate"]), "cfr": _pct(r["change_failure_rate"])}
         for r in rows
@@ -104,7 +99,7 @@ def incidents(pub: Publication) -> Trend:
     if _missing(pub, table, t):
         return t
     cols = {"incidents": "incidents", "mttr_hours": "MTTR", "n": "resolved"}
-    rows = _rows(pub, table, "week_start", list(cols), "team = 'all'")
+    rows = read(pub, table, "week_start", list(cols), "team = 'all'")
     t.charts = [
         charts.bars(rows, "week_start", "incidents", "Incidents", "incidents"),
         charts.lines(rows, "week_start", {"mttr_hours": "MTTR"}, "Mean time to resolve", "hours"),
@@ -119,12 +114,12 @@ def tickets(pub: Publication) -> Trend:
     if _missing(pub, table, t):
         return t
     cols = {"tickets_per_1k_customers": "all tickets", "tickets": "tickets"}
-    rows = _rows(pub, table, "month_start", list(cols))
+    rows = read(pub, table, "month_start", list(cols))
     series = {"tickets_per_1k_customers": "all tickets"}
     t.period, t.figures = _latest(rows, table, "month_start", cols, {})
     themes_table = "kpi_support_themes_monthly"
     if pub.has(themes_table):
-        theme_rows = _rows(pub, themes_table, "month_start", ["theme", "tickets_per_1k_customers"])
+        theme_rows = read(pub, themes_table, "month_start", ["theme", "tickets_per_1k_customers"])
         by_month = {r["month_start"]: r for r in rows}
         for theme in sorted({r["theme"] for r in theme_rows}):
             column = f"theme:{theme}"
@@ -151,7 +146,7 @@ def tickets(pub: Publication) -> Trend:
             "Tickets per theme are not in this publication; the trust tickets of "
             "kpi_support_monthly stand in for them."
         )
-        trust = _rows(pub, table, "month_start", ["trust_tickets_per_1k_customers"])
+        trust = read(pub, table, "month_start", ["trust_tickets_per_1k_customers"])
         if trust and "trust_tickets_per_1k_customers" in trust[0]:
             series["trust_tickets_per_1k_customers"] = "trust"
             by_month = {r["month_start"]: r for r in trust}
@@ -183,7 +178,7 @@ def cost(pub: Publication, no_billing_export: bool) -> Trend:
             "No billing export is configured: the compute cost is unknown, so only the "
             "operations cost per customer is shown (set billing_export in the catalog)."
         )
-    rows = _rows(pub, table, "month_start", list(cols))
+    rows = read(pub, table, "month_start", list(cols))
     series = {c: label for c, label in cols.items() if c != "ops_hours"}
     t.charts = [charts.lines(rows, "month_start", series, "Cost per customer", "per customer")]
     t.period, t.figures = _latest(rows, table, "month_start", cols, {})
