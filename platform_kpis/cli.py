@@ -71,18 +71,20 @@ def run_demo(seed: int) -> int:
         )
         print_summary(Settings.from_env())
         print("nightly job:", "succeeded" if result.success else "FAILED")
-        print_report_path(Settings.from_env())
+        print_report_path(Settings.from_env(), fresh=result.success)
         return 0 if result.success else 1
 
 
-def print_report_path(settings: Settings) -> None:
+def print_report_path(settings: Settings, fresh: bool) -> None:
     from reporting.render import report_path
 
     path = report_path(settings.home)
-    if path.exists():
-        print(f"report: {path} (open it in a browser; rebuild it with `tasks.py report`)")
-    else:
+    if not path.exists():
         print("no report yet: it is built after the first publication")
+        return
+    # A failed night publishes nothing, so the report on disk is the last good one.
+    which = "report" if fresh else "report (of the last good publication)"
+    print(f"{which}: {path} (open it in a browser; rebuild it with `tasks.py report`)")
 
 
 def run_report() -> int:
