@@ -20,9 +20,6 @@ class Figure:
     def where(self) -> str:
         return ";".join(f"{k}={_key(v)}" for k, v in self.key.items())
 
-    def __str__(self) -> str:
-        return self.text
-
 
 def _key(v) -> str:
     return v.isoformat() if isinstance(v, dt.date) else str(v)
