@@ -1073,9 +1073,16 @@ def monthly_range(
 
 
 def kpi_truth_from_records(
-    catalog: Catalog, records: Record, billing: list[Record] | None = None
+    catalog: Catalog,
+    records: Record,
+    billing: list[Record] | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> dict[str, list[Record]]:
-    """Every contract table from plain records (see :func:`records_from_models`)."""
+    """Every contract table from plain records (see :func:`records_from_models`).
+    ``as_of``: the data's as-of time, which decides the complete periods (None: none is)."""
+    from simulator.truth_decision import with_completeness  # it builds on this module
+
     teams = Teams(catalog, records["users"])
     branches = {name: r["default_branch"] for name, r in records["repos"].items()}
     histories = {name: r["history"] for name, r in records["repos"].items()}
@@ -1095,7 +1102,7 @@ def kpi_truth_from_records(
         incidents, tickets, records["organizations"], months, catalog.hourly_cost, billing
     )
     effort = capacity_effort(merged_prs, records["incidents"], teams, catalog)
-    return {
+    tables = {
         "fct_deployments": deps,
         "fct_changes": changes,
         "fct_incidents": incidents,
@@ -1108,6 +1115,8 @@ def kpi_truth_from_records(
         "kpi_scorecard": kpi_scorecard(months, deps, changes, incidents, support, cost, effort),
         "kpi_coverage": kpi_coverage(deps, shipped, changes, incidents, merged_prs, teams),
     }
+    with_completeness(tables, as_of)
+    return tables
 
 
 def records_from_models(
@@ -1235,6 +1244,7 @@ def kpi_truth(
     now: datetime | None = None,
     billing: list[Record] | None = None,
     catalog: dict | Catalog | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, list[Record]]:
     """The ground truth of every contract table as of ``now``.
 
@@ -1242,7 +1252,9 @@ def kpi_truth(
     ``(org, github_model, pagerduty_model, zendesk_model)``. ``billing``: optional FOCUS
     rows ({ChargePeriodStart, BilledCost}); None means no billing export is configured.
     ``catalog``: defaults to ``org.catalog()``, the catalog the pipeline is configured
-    with."""
+    with. ``as_of``: the data's as-of time; by default that of a sync at ``now``."""
+    from simulator.truth_decision import as_of_from_clock
+
     if isinstance(sim_or_models, tuple):
         org, gh, pd, zd = sim_or_models
     else:
@@ -1254,4 +1266,9 @@ def kpi_truth(
         now = org.now0
     if not isinstance(catalog, Catalog):
         catalog = parse_catalog(catalog if catalog is not None else org.catalog())
-    return kpi_truth_from_records(catalog, records_from_models(gh, pd, zd, now, catalog), billing)
+    return kpi_truth_from_records(
+        catalog,
+        records_from_models(gh, pd, zd, now, catalog),
+        billing,
+        as_of=as_of if as_of is not None else as_of_from_clock(now),
+    )
