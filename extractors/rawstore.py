@@ -38,6 +38,7 @@ STATUS_COLUMNS = (
     "throttled_seconds",
     "cursor",
     "error",
+    "as_of",
 )
 
 
@@ -54,16 +55,29 @@ class SyncStatus:
     throttled_seconds: float
     cursor: str | None
     error: str | None
+    # The API's own clock (its Date header) when the last successful sync ended: the data
+    # holds every record up to this time. Never the host's clock, which may be skewed.
+    as_of: datetime | None = None
 
     def row(self) -> tuple:
         return tuple(getattr(self, c) for c in STATUS_COLUMNS)
 
 
-# A failed attempt keeps the time of the last success.
-_KEEP_SUCCESS = "last_success_at = excluded.last_success_at"
-_COALESCE_SUCCESS = (
-    "last_success_at = coalesce(excluded.last_success_at, pipeline_sync_status.last_success_at)"
-)
+# A failed attempt keeps the time of the last success and the as-of time it left.
+_KEPT_THROUGH_FAILURES = ("last_success_at", "as_of")
+
+
+def _status_updates() -> str:
+    return ", ".join(
+        f"{c} = coalesce(excluded.{c}, pipeline_sync_status.{c})"
+        if c in _KEPT_THROUGH_FAILURES
+        else f"{c} = excluded.{c}"
+        for c in STATUS_COLUMNS[2:]
+    )
+
+
+# Raw layers created before a status column existed gain it (NULL for the old rows).
+_ADDED_STATUS_COLUMNS = (("as_of", "timestamptz"),)
 
 
 def _canonical(value: Any) -> str:
@@ -148,7 +162,11 @@ class DuckDBSourceStore(SourceStore):
             source varchar not null, stream varchar not null, status varchar not null,
             last_attempt_at timestamptz, last_success_at timestamptz, records bigint,
             requests bigint, retries bigint, throttled_seconds double, cursor varchar,
-            error varchar, primary key (source, stream))""")
+            error varchar, as_of timestamptz, primary key (source, stream))""")
+        for name, type_ in _ADDED_STATUS_COLUMNS:
+            self.con.execute(
+                f"alter table pipeline_sync_status add column if not exists {name} {type_}"
+            )
         self._tables: set[str] = set()
 
     def _ensure(self, table: str) -> None:
@@ -241,11 +259,10 @@ class DuckDBSourceStore(SourceStore):
             return 0
 
     def write_status(self, status: SyncStatus) -> None:
-        updates = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS[2:])
         self.con.execute(
-            f"""insert into pipeline_sync_status values
-            (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (source, stream) do update set
-            {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""",
+            f"""insert into pipeline_sync_status ({", ".join(STATUS_COLUMNS)})
+            values ({", ".join(["?"] * len(STATUS_COLUMNS))})
+            on conflict (source, stream) do update set {_status_updates()}""",
             list(status.row()),
         )
 
@@ -275,7 +292,12 @@ class PostgresSourceStore(SourceStore):
                 source text not null, stream text not null, status text not null,
                 last_attempt_at timestamptz, last_success_at timestamptz, records bigint,
                 requests bigint, retries bigint, throttled_seconds double precision,
-                cursor text, error text, primary key (source, stream))""")
+                cursor text, error text, as_of timestamptz, primary key (source, stream))""")
+            for name, type_ in _ADDED_STATUS_COLUMNS:
+                cur.execute(
+                    f"alter table {self.schema}.pipeline_sync_status "
+                    f"add column if not exists {name} {type_}"
+                )
         self.con.commit()
         self._tables: set[str] = set()
 
@@ -375,14 +397,11 @@ class PostgresSourceStore(SourceStore):
         return n
 
     def write_status(self, status: SyncStatus) -> None:
-        cols = ", ".join(STATUS_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS[2:])
         with self.con.cursor() as cur:
             cur.execute(
-                f"""insert into {self.schema}.pipeline_sync_status ({cols})
+                f"""insert into {self.schema}.pipeline_sync_status ({", ".join(STATUS_COLUMNS)})
                 values ({", ".join(["%s"] * len(STATUS_COLUMNS))})
-                on conflict (source, stream) do update set
-                {updates.replace(_KEEP_SUCCESS, _COALESCE_SUCCESS)}""",
+                on conflict (source, stream) do update set {_status_updates()}""",
                 list(status.row()),
             )
         self.con.commit()

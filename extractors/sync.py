@@ -79,6 +79,9 @@ def sync_stream(
             result.throttled_seconds,
             result.cursor,
             result.error,
+            # The server's clock at the end of the sync (its last Date header); the host's
+            # clock may disagree with it. None keeps the as-of time of the last success.
+            None if error else ctx.client.server_time,
         )
     )
     if error is not None:

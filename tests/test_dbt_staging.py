@@ -610,6 +610,7 @@ STATUSES = [
         1.5,
         "2011-01-27T10:00:00Z",
         None,
+        datetime(2026, 1, 5, 1, 59, 57, tzinfo=UTC),  # the API's clock, not the host's
     ),
     SyncStatus(
         "pagerduty",
@@ -954,7 +955,7 @@ EXPECTED: dict[str, tuple[str, list[tuple]]] = {
     ),
     "stg_pipeline__sync_status": (
         "source, stream, status, last_attempt_at, last_success_at, records, requests, "
-        "retries, throttled_seconds, cursor, error",
+        "retries, throttled_seconds, cursor, error, as_of",
         [
             (
                 "github",
@@ -968,6 +969,7 @@ EXPECTED: dict[str, tuple[str, list[tuple]]] = {
                 1.5,
                 "2011-01-27T10:00:00Z",
                 None,
+                ts("2026-01-05 01:59:57"),
             ),
             (
                 "pagerduty",
@@ -981,6 +983,7 @@ EXPECTED: dict[str, tuple[str, list[tuple]]] = {
                 0.0,
                 None,
                 "HTTP 500 from /incidents",
+                None,
             ),
         ],
     ),
@@ -1243,7 +1246,17 @@ select
     {{ text_to_bigint("'42'") }} as integer_text,
     {{ text_to_bigint("'4.2'") }} as fraction_as_integer,
     {{ text_to_double("'4.5e1'") }} as number_text,
-    {{ text_to_double("'n/a'") }} as not_a_number
+    {{ text_to_double("'n/a'") }} as not_a_number,
+    {{ period_is_complete("cast('2026-01-26' as date)", 'week',
+                          "cast('2026-02-02 00:00:00' as timestamp)") }} as week_ended_at_as_of,
+    {{ period_is_complete("cast('2026-01-26' as date)", 'week',
+                          "cast('2026-02-01 23:59:59' as timestamp)") }} as week_in_progress,
+    {{ period_is_complete("cast('2024-02-01' as date)", 'month',
+                          "cast('2024-03-01 00:00:00' as timestamp)") }} as leap_month_ended,
+    {{ period_is_complete("cast('2024-02-01' as date)", 'month',
+                          "cast('2024-02-29 23:59:59' as timestamp)") }} as leap_month_in_progress,
+    {{ period_is_complete("cast('2024-02-01' as date)", 'month',
+                          "cast(null as timestamp)") }} as month_without_as_of
 """
 
 MACRO_EXPECTED = {
@@ -1272,6 +1285,11 @@ MACRO_EXPECTED = {
     "fraction_as_integer": None,
     "number_text": 45.0,
     "not_a_number": None,
+    "week_ended_at_as_of": True,
+    "week_in_progress": False,
+    "leap_month_ended": True,
+    "leap_month_in_progress": False,
+    "month_without_as_of": False,
 }
 
 

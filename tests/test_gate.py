@@ -104,9 +104,10 @@ def test_missing_week_of_tickets_and_capacity_sums():
     )
     assert "expect_column_values_to_be_between:tickets" in found
     con.execute("""create table marts_build.mart_capacity_allocation as select * from (values
-        (date '2026-01-05', 'a', 'roadmap', 0.5, 0.5, 0.7, -20.0),
-        (date '2026-01-05', 'a', 'platform', 0.5, 0.4, 0.2, 20.0)
-        ) t(week_start, team, category, fte_weeks, share, target_share, variance_pp)""")
+        (date '2026-01-05', 'a', 'roadmap', 0.5, 0.5, 0.7, -20.0, true),
+        (date '2026-01-05', 'a', 'platform', 0.5, 0.4, 0.2, 20.0, true)
+        ) t(week_start, team, category, fte_weeks, share, target_share, variance_pp,
+            is_complete)""")
     found = failures(
         validate_duckdb(
             con, "marts_build", "mart_capacity_allocation", parameters(None, GateSettings(), NOW)

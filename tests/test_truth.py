@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from platform_kpis.catalog import parse_catalog
-from simulator import truth
+from simulator import truth, truth_decision
 from simulator.app import Simulator
 from simulator.truth import (
     Teams,
@@ -337,9 +337,13 @@ def scenario() -> dict:
     }
 
 
+# The sync that saw the scenario: February ended exactly then, so it is complete.
+AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
+
+
 @pytest.fixture(scope="module")
 def small() -> dict:
-    return kpi_truth_from_records(CATALOG, scenario())
+    return kpi_truth_from_records(CATALOG, scenario(), as_of=AS_OF)
 
 
 def row(rows: list[dict], **key) -> dict:
@@ -565,6 +569,7 @@ def test_tickets_support_and_cost(small):
         "active_customers": 0,
         "tickets_per_1k_customers": None,
         "trust_tickets_per_1k_customers": None,
+        "is_complete": True,
     }
     assert support[FEB] == {
         "month_start": FEB,
@@ -573,6 +578,7 @@ def test_tickets_support_and_cost(small):
         "active_customers": 1,
         "tickets_per_1k_customers": 1000.0,
         "trust_tickets_per_1k_customers": 0.0,
+        "is_complete": True,
     }
     cost = {r["month_start"]: r for r in small["kpi_cost_to_serve_monthly"]}
     # I1: 1 h x 2 responders; I3: 2 h x 1; I2 unresolved: none. Ticket 1: 0.5 h.
@@ -586,6 +592,7 @@ def test_tickets_support_and_cost(small):
         "active_customers": 0,
         "cost_per_customer": None,
         "ops_cost_per_customer": None,
+        "is_complete": True,
     }
     assert cost[FEB] == {
         "month_start": FEB,
@@ -597,6 +604,7 @@ def test_tickets_support_and_cost(small):
         "active_customers": 1,
         "cost_per_customer": None,
         "ops_cost_per_customer": 0.0,
+        "is_complete": True,
     }
 
 
@@ -775,6 +783,35 @@ def test_workflow_run_deployments():
 
 
 # --- the real simulated organisation -----------------------------------------------------
+
+
+def test_completeness_follows_the_as_of_time():
+    # As of mid-February: January and the weeks ended by then are complete, February is not.
+    mid_feb = datetime(2026, 2, 16, 8, 30, 15, tzinfo=UTC)
+    out = kpi_truth_from_records(CATALOG, scenario(), as_of=mid_feb)
+    for name in ("kpi_support_monthly", "kpi_cost_to_serve_monthly", "kpi_scorecard"):
+        assert {(r["month_start"], r["is_complete"]) for r in out[name]} == {
+            (JAN, True),
+            (FEB, False),
+        }, name
+    for name in ("kpi_delivery_weekly", "kpi_incidents_weekly", "mart_capacity_allocation"):
+        assert {r["is_complete"] for r in out[name]} == {True}, name
+    feb = {r["kpi"]: r for r in out["kpi_scorecard"] if r["month_start"] == FEB}
+    # February's deployments fell from 3 to 0, but the month is not over: no change yet.
+    assert (feb["deployments"]["previous_value"], feb["deployments"]["change_pct"]) == (3.0, None)
+    # A week ends at the next Monday 00:00: complete at that second, not one second before.
+    assert truth_decision.week_is_complete(WEEK, datetime(2026, 1, 12, tzinfo=UTC))
+    assert not truth_decision.week_is_complete(WEEK, datetime(2026, 1, 11, 23, 59, 59, tzinfo=UTC))
+    assert truth_decision.month_is_complete(date(2025, 12, 1), datetime(2026, 1, 1, tzinfo=UTC))
+    assert not truth_decision.month_is_complete(FEB, datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC))
+    # Before any successful sync nothing is complete.
+    none = kpi_truth_from_records(CATALOG, scenario(), as_of=None)
+    assert not any(r["is_complete"] for r in none["kpi_delivery_weekly"] + none["kpi_scorecard"])
+    assert all(r["change_pct"] is None for r in none["kpi_scorecard"])
+    # A sync's as-of time has the Date header's resolution: whole seconds.
+    assert truth_decision.as_of_from_clock(
+        datetime(2026, 2, 16, 8, 30, 15, 999999, tzinfo=UTC)
+    ) == datetime(2026, 2, 16, 8, 30, 15, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,18 @@
 -- outside the catalog; 'all': every engineer), its share of the team's week, the budget's
 -- target share (team override, else the default; 'all' and 'unassigned' take the default;
 -- 0 for unclassified) and the variance in percentage points. Rows only where fte_weeks > 0.
+-- is_complete: the week ended at or before the data's as-of time.
 with
 
 efforts as (
 
     select * from {{ ref('int_engineer_efforts_allocated') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
 
 ),
 
@@ -64,8 +71,10 @@ targets as (
         case
             when shares.category = 'unclassified' then 0.0
             else coalesce(team_budget.target_share, default_budget.target_share, 0.0)
-        end as target_share
+        end as target_share,
+        {{ period_is_complete('shares.week_start', 'week') }} as is_complete
     from shares
+    cross join as_of
     left join budget as team_budget
         on
             shares.team = team_budget.team
@@ -86,7 +95,8 @@ final as (
         cast(fte_weeks as double precision) as fte_weeks,
         cast(team_share as double precision) as share,  -- noqa: RF04
         cast(target_share as double precision) as target_share,
-        cast((team_share - target_share) * 100 as double precision) as variance_pp
+        cast((team_share - target_share) * 100 as double precision) as variance_pp,
+        is_complete
     from targets
 
 )

@@ -2,12 +2,19 @@
 -- billing export (BilledCost by the month of ChargePeriodStart; NULL when no export is
 -- configured, 0 for a month without charges when one is), operational hours (ops hours of the
 -- incidents created in the month + handle hours of the tickets solved in it, deleted tickets
--- excluded) priced at the catalog's hourly cost, and both per active customer.
+-- excluded) priced at the catalog's hourly cost, and both per active customer. is_complete:
+-- the month ended at or before the data's as-of time.
 with
 
 months as (
 
     select * from {{ ref('int_months') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
 
 ),
 
@@ -92,8 +99,10 @@ joined as (
         end as compute_cost,
         coalesce(incident_ops_hours.incident_ops_hours, 0) as incident_ops_hours,
         coalesce(support_ops_hours.support_ops_hours, 0) as support_ops_hours,
-        coalesce(active_customers.active_customers, 0) as active_customers
+        coalesce(active_customers.active_customers, 0) as active_customers,
+        {{ period_is_complete('months.month_start', 'month') }} as is_complete
     from months
+    cross join as_of
     cross join billing_exports
     cross join settings
     left join compute_costs
@@ -131,7 +140,8 @@ final as (
         {{ safe_divide('ops_cost', 'active_customers') }} as ops_cost_per_customer,
         cast(hourly_cost as double precision) as hourly_cost,
         has_billing_export,
-        has_handle_time_field
+        has_handle_time_field,
+        is_complete
     from priced
 
 )

@@ -2,6 +2,7 @@
 -- team, 'all' (every event) and 'unassigned' (events of repositories no team owns) when any
 -- deployment or deployed change maps to no team. Deployments count in the week of
 -- deployed_at (failed ones of created_at), changes in the week of their deployment.
+-- is_complete: the week ended at or before the data's as-of time.
 with
 
 deployments as (
@@ -19,6 +20,12 @@ changes as (
 weeks as (
 
     select * from {{ ref('int_weeks') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
 
 ),
 
@@ -134,9 +141,11 @@ grid as (
 
     select
         weeks.week_start,
-        teams.team
+        teams.team,
+        {{ period_is_complete('weeks.week_start', 'week') }} as is_complete
     from weeks
     cross join teams
+    cross join as_of
 
 ),
 
@@ -152,7 +161,8 @@ joined as (
         coalesce(deployment_counts.change_failures, 0) as change_failures,
         coalesce(change_stats.changes, 0) as changes,
         change_stats.lead_time_p50_hours,
-        change_stats.lead_time_p95_hours
+        change_stats.lead_time_p95_hours,
+        grid.is_complete
     from grid
     left join deployment_counts
         on
@@ -180,7 +190,8 @@ final as (
         cast(changes as bigint) as changes,
         cast(lead_time_p50_hours as double precision) as lead_time_p50_hours,
         cast(lead_time_p95_hours as double precision) as lead_time_p95_hours,
-        cast(changes as bigint) as n
+        cast(changes as bigint) as n,
+        is_complete
     from joined
 
 )

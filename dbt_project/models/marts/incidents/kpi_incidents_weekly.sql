@@ -2,7 +2,8 @@
 -- every catalog team, 'all' (every incident) and 'unassigned' (incidents of services no team
 -- owns) when any incident maps to no team. MTTR and the percentiles are over the week's
 -- resolved incidents (n), MTTA over its acknowledged ones; incidents per 100 successful
--- production deployments of the same team and week.
+-- production deployments of the same team and week. is_complete: the week ended at or before
+-- the data's as-of time.
 with
 
 weeks as (
@@ -20,6 +21,12 @@ incidents as (
 deployments as (
 
     select * from {{ ref('fct_deployments') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
 
 ),
 
@@ -121,9 +128,11 @@ grid as (
 
     select
         weeks.week_start,
-        teams.team
+        teams.team,
+        {{ period_is_complete('weeks.week_start', 'week') }} as is_complete
     from weeks
     cross join teams
+    cross join as_of
 
 ),
 
@@ -139,7 +148,8 @@ joined as (
         incident_stats.ttr_p50_hours,
         incident_stats.ttr_p95_hours,
         incident_stats.mtta_minutes,
-        coalesce(deployment_counts.deployments, 0) as deployments
+        coalesce(deployment_counts.deployments, 0) as deployments,
+        grid.is_complete
     from grid
     left join incident_stats
         on
@@ -165,7 +175,8 @@ final as (
         cast(ttr_p95_hours as double precision) as ttr_p95_hours,
         cast(mtta_minutes as double precision) as mtta_minutes,
         {{ safe_divide('incidents * 100', 'deployments') }} as incidents_per_100_deployments,
-        cast(resolved_incidents as bigint) as n
+        cast(resolved_incidents as bigint) as n,
+        is_complete
     from joined
 
 )

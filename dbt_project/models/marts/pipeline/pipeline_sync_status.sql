@@ -21,7 +21,8 @@ final as (
         retries,
         throttled_seconds,
         cursor,
-        error
+        error,
+        {{ utc_timestamptz('as_of') }} as as_of
     from sync_status
 
 )

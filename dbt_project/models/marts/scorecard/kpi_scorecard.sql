@@ -2,12 +2,19 @@
 -- own events exactly as its weekly or monthly definition (percentiles over the month's
 -- deployed changes, rates over the month's deployments, MTTR over the month's resolved
 -- incidents, capacity shares over the weeks starting in the month), with the previous month's
--- value and the relative change. One row per month of the shared monthly range and KPI.
+-- value and the relative change (NULL for a month not yet complete). One row per month of
+-- the shared monthly range and KPI.
 with
 
 months as (
 
     select * from {{ ref('int_months') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
 
 ),
 
@@ -126,8 +133,10 @@ monthly as (
         capacity_stats.fte_weeks,
         capacity_stats.roadmap_fte_weeks,
         capacity_stats.platform_fte_weeks,
-        capacity_stats.unplanned_fte_weeks
+        capacity_stats.unplanned_fte_weeks,
+        {{ period_is_complete('months.month_start', 'month') }} as is_complete
     from months
+    cross join as_of
     left join deployment_stats
         on months.month_start = deployment_stats.month_start
     left join change_stats
@@ -165,7 +174,8 @@ monthly_values as (
         ops_cost_per_customer,
         {{ safe_divide('roadmap_fte_weeks', 'fte_weeks') }} as roadmap_share,
         {{ safe_divide('platform_fte_weeks', 'fte_weeks') }} as platform_share,
-        {{ safe_divide('unplanned_fte_weeks', 'fte_weeks') }} as unplanned_share
+        {{ safe_divide('unplanned_fte_weeks', 'fte_weeks') }} as unplanned_share,
+        is_complete
     from monthly
 
 ),
@@ -193,7 +203,8 @@ kpi_values as (
             month_start,
             '{{ kpi }}' as kpi,
             cast({{ kpi }} as double precision) as kpi_value,
-            cast({{ n or 'null' }} as bigint) as n
+            cast({{ n or 'null' }} as bigint) as n,
+            is_complete
         from monthly_values
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -207,7 +218,8 @@ compared as (
         kpi,
         kpi_value,
         lag(kpi_value) over (partition by kpi order by month_start) as previous_value,
-        n
+        n,
+        is_complete
     from kpi_values
 
 ),
@@ -219,8 +231,13 @@ final as (
         kpi,
         kpi_value as value,  -- noqa: RF04
         previous_value,
-        {{ safe_divide('(kpi_value - previous_value) * 100', 'previous_value') }} as change_pct,
-        n
+        -- A month still in progress is not compared: its partial value would read as a drop.
+        case
+            when is_complete
+                then {{ safe_divide('(kpi_value - previous_value) * 100', 'previous_value') }}
+        end as change_pct,
+        n,
+        is_complete
     from compared
 
 )

@@ -1,11 +1,17 @@
 -- Support load per calendar month, dense over the shared monthly range: tickets created
 -- (deleted ones excluded), trust tickets, active customers and both per 1,000 customers
--- (NULL without customers).
+-- (NULL without customers). is_complete: the month ended at or before the data's as-of time.
 with
 
 months as (
 
     select * from {{ ref('int_months') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
 
 ),
 
@@ -39,8 +45,10 @@ joined as (
         months.month_start,
         coalesce(ticket_counts.tickets, 0) as tickets,
         coalesce(ticket_counts.trust_tickets, 0) as trust_tickets,
-        coalesce(active_customers.active_customers, 0) as active_customers
+        coalesce(active_customers.active_customers, 0) as active_customers,
+        {{ period_is_complete('months.month_start', 'month') }} as is_complete
     from months
+    cross join as_of
     left join ticket_counts
         on months.month_start = ticket_counts.month_start
     left join active_customers
@@ -57,7 +65,8 @@ final as (
         cast(active_customers as bigint) as active_customers,
         {{ safe_divide('tickets * 1000', 'active_customers') }} as tickets_per_1k_customers,
         {{ safe_divide('trust_tickets * 1000', 'active_customers') }}
-            as trust_tickets_per_1k_customers
+            as trust_tickets_per_1k_customers,
+        is_complete
     from joined
 
 )

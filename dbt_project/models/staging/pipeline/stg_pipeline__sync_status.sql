@@ -5,6 +5,7 @@
     ['last_attempt_at', 'timestamptz'], ['last_success_at', 'timestamptz'],
     ['records', 'bigint'], ['requests', 'bigint'], ['retries', 'bigint'],
     ['throttled_seconds', 'double precision'], ['cursor', 'text'], ['error', 'text'],
+    ['as_of', 'timestamptz'],
 ] %}
 
 with
@@ -53,7 +54,8 @@ renamed as (
         retries,
         throttled_seconds,
         cursor,
-        error
+        error,
+        {{ to_utc_timestamp('as_of') }} as as_of
     from unioned
 
 ),
