@@ -7,13 +7,9 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from expectations.gate import (
-    GateSettings,
-    parameters,
-    suites,
-    validate_duckdb,
-    validate_postgres,
-)
+from expectations.gate import parameters, suites, validate_duckdb, validate_postgres
+from expectations.report import report
+from expectations.settings import GateSettings
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -48,18 +44,24 @@ def test_every_contract_table_has_a_suite():
         "kpi_coverage",
         "pipeline_sync_status",
     } <= tables
-    for doc in suites().values():
-        assert all(set(e) >= {"type", "kwargs"} for e in doc["expectations"])
+    for name, doc in suites().items():
+        assert doc["meta"]["keys"], name
+        for e in doc["expectations"]:
+            assert set(e) >= {"type", "kwargs"}, name
+            # Reviewed one by one: GX would default a forgotten severity to critical.
+            assert e.get("severity") in ("critical", "warning"), (name, e["type"])
 
 
 def test_incident_resolved_before_created_fails_with_row_examples():
     con = duckdb.connect()
     con.execute("create schema marts_build")
     con.execute(INCIDENTS)
-    (result,) = validate_duckdb(
+    results = validate_duckdb(
         con, "marts_build", "fct_incidents", parameters(None, GateSettings(), NOW)
     )
-    assert not result.success
+    assert [r.suite for r in results] == ["fct_incidents", "incidents_monthly_volume"]
+    result = results[0]
+    assert not result.success and results[1].success
     found = failures([result])
     assert "expect_column_pair_values_a_to_be_greater_than_b:resolved_at" in found
     assert "1 rows" in found["expect_column_pair_values_a_to_be_greater_than_b:resolved_at"]
@@ -67,16 +69,31 @@ def test_incident_resolved_before_created_fails_with_row_examples():
     assert result.metadata()["failed"] == len(result.failures) >= 2
 
 
-def test_row_count_drop_against_previous_publication():
+def test_row_count_drop_warns_within_the_band_and_blocks_beyond():
     con = duckdb.connect()
     con.execute("create schema marts_build")
     con.execute(INCIDENTS.replace("-1.0", "1.0").replace("09:00:00", "11:00:00"))
-    ok = validate_duckdb(con, "marts_build", "fct_incidents", parameters(3, GateSettings(), NOW))
-    assert all(r.success for r in ok)
-    dropped = validate_duckdb(
-        con, "marts_build", "fct_incidents", parameters(10, GateSettings(), NOW)
+    settings = GateSettings(warn_row_drop=0.1, max_row_drop=0.5)
+
+    def run(previous):
+        results = validate_duckdb(
+            con, "marts_build", "fct_incidents", parameters(previous, settings, NOW)
+        )
+        return [f for r in results for f in r.failures]
+
+    assert run(2) == []
+    # 2 rows after 3: a third gone, within the band: a warning that does not block.
+    (warned,) = run(3)
+    assert (warned.expectation, warned.severity, warned.observed) == (
+        "expect_table_row_count_to_be_between",
+        "warn",
+        2,
     )
-    assert "expect_table_row_count_to_be_between:None" in failures(dropped)
+    # 2 rows after 10: beyond max_row_drop, both rules fail and the error blocks.
+    assert sorted(f.severity for f in run(10)) == ["error", "warn"]
+    assert "settings.gate.max_row_drop" in report(
+        validate_duckdb(con, "marts_build", "fct_incidents", parameters(10, settings, NOW))
+    )
 
 
 def test_future_dates_fail():
@@ -90,29 +107,80 @@ def test_future_dates_fail():
     assert "expect_column_max_to_be_between:created_at" in found
 
 
-def test_missing_week_of_tickets_and_capacity_sums():
+TICKETS = """create table marts_build.fct_tickets as
+    select range as ticket_id, 1 as organization_id,
+           timestamptz '2026-01-05 00:00:00+00' + to_hours(cast(range * {hours} as bigint))
+               as created_at,
+           null::timestamptz as solved_at, 'open' as status, 'question' as type,
+           false as is_trust, null::double as handle_hours
+    from range({count}) where {keep}"""
+
+
+def ticket_volume_failures(hours: int, count: int, keep: str, settings=None):
     con = duckdb.connect()
     con.execute("create schema marts_build")
-    con.execute("""create table marts_build.fct_tickets as
-        select range as ticket_id, 1 as organization_id,
-               timestamptz '2026-01-05 00:00:00+00' + to_days(cast(range as integer)) as created_at,
-               null::timestamptz as solved_at, 'open' as status, 'question' as type,
-               false as is_trust, null::double as handle_hours
-        from range(28) where range not between 7 and 13""")
-    found = failures(
-        validate_duckdb(con, "marts_build", "fct_tickets", parameters(None, GateSettings(), NOW))
+    con.execute(TICKETS.format(hours=hours, count=count, keep=keep))
+    settings = settings or GateSettings()
+    later = datetime(2026, 6, 1, tzinfo=UTC)
+    results = validate_duckdb(
+        con, "marts_build", "fct_tickets", parameters(None, settings, later), settings
     )
-    assert "expect_column_values_to_be_between:tickets" in found
+    return results, [f for r in results for f in r.failures]
+
+
+def test_a_quiet_week_of_a_busy_desk_warns_and_says_what_was_expected():
+    # 14 tickets a week (one every 12 hours) from 2026-01-05 for 10 weeks; the 9th week
+    # (2026-03-02) lost all its tickets. The 8 weeks before averaged 14: P(0) = e^-14.
+    results, found = ticket_volume_failures(12, 140, "range not between 112 and 125")
+    (failure,) = found
+    assert (failure.suite, failure.severity) == ("tickets_weekly_volume", "warn")
+    assert not failure.blocking
+    text = report(results)
+    assert "0 tickets in the week of 2026-03-02" in text
+    assert "the trailing 8 weeks averaged 14.0/week, P(0)=8e-07" in text
+    assert "settings.gate.zero_volume_probability" in text
+    # An organisation that finds this normal lowers the bar.
+    _, tuned = ticket_volume_failures(
+        12, 140, "range not between 112 and 125", GateSettings(zero_volume_probability=1e-7)
+    )
+    assert tuned == []
+
+
+def test_a_sparse_desk_with_empty_weeks_passes():
+    # One ticket every 4 days: weeks with none are normal for this organisation (e^-1.75).
+    _, found = ticket_volume_failures(96, 20, "true")
+    assert found == []
+
+
+def test_capacity_shares_must_sum_to_one():
+    con = duckdb.connect()
+    con.execute("create schema marts_build")
     con.execute("""create table marts_build.mart_capacity_allocation as select * from (values
         (date '2026-01-05', 'a', 'roadmap', 0.5, 0.5, 0.7, -20.0),
         (date '2026-01-05', 'a', 'platform', 0.5, 0.4, 0.2, 20.0)
         ) t(week_start, team, category, fte_weeks, share, target_share, variance_pp)""")
-    found = failures(
-        validate_duckdb(
-            con, "marts_build", "mart_capacity_allocation", parameters(None, GateSettings(), NOW)
-        )
+    results = validate_duckdb(
+        con, "marts_build", "mart_capacity_allocation", parameters(None, GateSettings(), NOW)
     )
+    found = failures(results)
     assert list(found) == ["expect_column_values_to_be_between:share_total"]
+    assert "e.g. week_start=2026-01-05, team=a" in report(results)
+
+
+def test_report_names_table_expectation_count_and_keys():
+    con = duckdb.connect()
+    con.execute("create schema marts_build")
+    con.execute(INCIDENTS)
+    text = report(
+        validate_duckdb(con, "marts_build", "fct_incidents", parameters(None, GateSettings(), NOW))
+    )
+    line = next(x for x in text.splitlines() if "(resolved_at)" in x)
+    assert line == (
+        "[ERROR, blocks publication] fct_incidents / fct_incidents: "
+        "expect_column_pair_values_a_to_be_greater_than_b(resolved_at): 1 of 2 rows"
+    )
+    assert "    e.g. incident_id=P2" in text
+    assert "what to do: fix these records in the source" in text
 
 
 @pytest.mark.postgres
@@ -126,3 +194,4 @@ def test_postgres_sql_datasource_finds_the_same_failure(pg_dsn):
         pg_dsn, "marts_build", "fct_incidents", parameters(None, GateSettings(), NOW)
     )
     assert "expect_column_pair_values_a_to_be_greater_than_b:resolved_at" in failures(results)
+    assert "e.g. incident_id=P2" in report(results)
