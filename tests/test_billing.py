@@ -259,7 +259,8 @@ def test_an_export_delivered_twice_is_counted_once_and_the_load_says_so(tmp_path
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     try:
         status = con.execute(
-            "select files, charges, duplicate_charges, duplicates from catalog.billing_export_status"
+            """select files, charges, duplicate_charges, duplicates
+            from catalog.billing_export_status"""
         ).fetchone()
     finally:
         con.close()
