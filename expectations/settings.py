@@ -101,7 +101,9 @@ def parse_gate_settings(gate: Any, legacy_thresholds: Any = None) -> GateSetting
         if knob in gate:
             values[knob] = _share(gate[knob], f"settings.gate.{knob}")
     if "zero_volume_probability" in gate:
-        p = _share(gate["zero_volume_probability"], "settings.gate.zero_volume_probability")
+        p = _share(
+            gate["zero_volume_probability"], "settings.gate.zero_volume_probability", open_low=True
+        )
         if p == 1:
             raise ValueError("settings.gate.zero_volume_probability must be below 1")
         values["zero_volume_probability"] = p

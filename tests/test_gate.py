@@ -195,3 +195,87 @@ def test_postgres_sql_datasource_finds_the_same_failure(pg_dsn):
     )
     assert "expect_column_pair_values_a_to_be_greater_than_b:resolved_at" in failures(results)
     assert "e.g. incident_id=P2" in report(results)
+
+
+def _catalog_with(settings: dict):
+    from platform_kpis.catalog import parse_catalog
+
+    return parse_catalog({"teams": [{"name": "a", "repos": ["o/a"]}], "settings": settings})
+
+
+def test_one_coverage_threshold_set_keeps_the_other_defaults():
+    gate = _catalog_with({"gate": {"coverage_thresholds": {"prs_classified": 0.2}}}).gate
+    assert gate.coverage_thresholds == {
+        "deployments_compare_linked": 0.5,
+        "changes_deployed": 0.5,
+        "incidents_team_mapped": 0.5,
+        "prs_classified": 0.2,
+        "authors_mapped": 0.5,
+    }
+    # The older spelling merges the same way; other knobs keep their defaults.
+    legacy = _catalog_with({"coverage_thresholds": {"authors_mapped": 0.1}}).gate
+    assert legacy.coverage_thresholds["authors_mapped"] == 0.1
+    assert legacy.coverage_thresholds["changes_deployed"] == 0.5
+    assert (legacy.max_row_drop, legacy.warn_row_drop) == (0.5, 0.1)
+    assert (legacy.zero_volume_probability, legacy.trailing_periods) == (0.001, 8)
+
+
+def test_coverage_below_a_threshold_warns_and_the_user_setting_applies():
+    con = duckdb.connect()
+    con.execute("create schema marts_build")
+    con.execute("""create table marts_build.kpi_coverage as select * from (values
+        ('prs_classified', 24, 100, 0.24), ('authors_mapped', 40, 100, 0.4)
+        ) t(metric, covered, total, share)""")
+
+    def run(settings):
+        results = validate_duckdb(
+            con, "marts_build", "kpi_coverage", parameters(None, settings, NOW), settings
+        )
+        return [
+            (f.severity, [e["metric"] for e in f.examples]) for r in results for f in r.failures
+        ]
+
+    assert run(GateSettings()) == [("warn", ["prs_classified", "authors_mapped"])]
+    tuned = _catalog_with({"gate": {"coverage_thresholds": {"prs_classified": 0.2}}}).gate
+    assert run(tuned) == [("warn", ["authors_mapped"])]
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"gate": {"max_row_drop": 1.5}},
+            r"settings.gate.max_row_drop must be a number in \[0, 1\]",
+        ),
+        ({"gate": {"warn_row_drop": 0.6}}, "warn_row_drop .0.6. must not exceed max_row_drop"),
+        ({"gate": {"trailing_periods": 0}}, "settings.gate.trailing_periods must be a whole"),
+        ({"gate": {"zero_volume_probability": 0}}, "settings.gate.zero_volume_probability"),
+        ({"gate": {"max_rows_drop": 0.2}}, r"settings.gate has unknown keys \['max_rows_drop'\]"),
+        (
+            {"gate": {"coverage_thresholds": {"prs_clasified": 0.2}}},
+            "settings.gate.coverage_thresholds names unknown metrics",
+        ),
+        (
+            {"coverage_thresholds": {"prs_classified": 0.2}, "gate": {"coverage_thresholds": {}}},
+            "set coverage thresholds once",
+        ),
+        ({"gate": "strict"}, "settings.gate must be a mapping"),
+    ],
+)
+def test_bad_gate_settings_name_the_key(settings, message):
+    from platform_kpis.catalog import CatalogError
+
+    with pytest.raises(CatalogError, match=message):
+        _catalog_with(settings)
+
+
+def test_the_environment_overrides_max_row_drop():
+    from expectations.settings import with_environment
+
+    base = GateSettings()
+    assert with_environment(base, {}).max_row_drop == 0.5
+    assert with_environment(base, {"PLATFORM_KPIS_MAX_ROW_DROP": "0.3"}).max_row_drop == 0.3
+    with pytest.raises(ValueError, match="PLATFORM_KPIS_MAX_ROW_DROP must be a number"):
+        with_environment(base, {"PLATFORM_KPIS_MAX_ROW_DROP": "half"})
+    with pytest.raises(ValueError, match="must not exceed max_row_drop"):
+        with_environment(base, {"PLATFORM_KPIS_MAX_ROW_DROP": "0.05"})
