@@ -279,3 +279,25 @@ def test_the_environment_overrides_max_row_drop():
         with_environment(base, {"PLATFORM_KPIS_MAX_ROW_DROP": "half"})
     with pytest.raises(ValueError, match="must not exceed max_row_drop"):
         with_environment(base, {"PLATFORM_KPIS_MAX_ROW_DROP": "0.05"})
+
+
+@pytest.mark.postgres
+def test_postgres_volume_check_finds_the_quiet_week(pg_dsn):
+    import psycopg
+
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute("create schema marts_build")
+        con.execute("""create table marts_build.fct_tickets as
+            select g as ticket_id, 1 as organization_id,
+                   timestamptz '2026-01-05 00:00:00+00' + g * interval '12 hours' as created_at,
+                   null::timestamptz as solved_at, 'open' as status, 'question' as type,
+                   false as is_trust, null::double precision as handle_hours
+            from generate_series(0, 139) as g where g not between 112 and 125""")
+    later = datetime(2026, 6, 1, tzinfo=UTC)
+    results = validate_postgres(
+        pg_dsn, "marts_build", "fct_tickets", parameters(None, GateSettings(), later)
+    )
+    assert [(f.suite, f.severity) for r in results for f in r.failures] == [
+        ("tickets_weekly_volume", "warn")
+    ]
+    assert "0 tickets in the week of 2026-03-02" in report(results)
