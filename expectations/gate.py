@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from expectations.settings import GateSettings, metric_name
+from expectations.settings import GateSettings
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 EXAMPLES = 5
@@ -90,8 +91,7 @@ def render_query(doc: dict, relation: str, settings: GateSettings) -> str | None
     if query is None:
         return None
     cases = " ".join(
-        f"when '{metric_name(m)}' then {float(v)!r}"
-        for m, v in settings.coverage_thresholds.items()
+        f"when '{_word(m)}' then {float(v)!r}" for m, v in settings.coverage_thresholds.items()
     )
     threshold_case = f"case metric {cases} else 0.0 end" if cases else "0.0"
     return query.format(
@@ -116,6 +116,12 @@ def parameters(
         "min_rows_warn": floor(settings.warn_row_drop),
         "zero_volume_probability": settings.zero_volume_probability,
     }
+
+
+def _word(value: str) -> str:
+    if not re.fullmatch(r"[a-z_0-9]+", value):
+        raise ValueError(f"not an identifier: {value!r}")
+    return value
 
 
 def _quiet_gx():
@@ -216,7 +222,7 @@ def validate_duckdb(
 ) -> list[SuiteResult]:
     """Every suite of ``table`` against ``schema.table`` on a DuckDB connection."""
     settings = settings or GateSettings()
-    relation = f"{schema}.{metric_name(table)}"
+    relation = f"{schema}.{_word(table)}"
     results = []
     for name, doc in suites_for(table).items():
         query = render_query(doc, relation, settings) or f"select * from {relation}"
@@ -240,7 +246,7 @@ def validate_postgres(
     import great_expectations as gx
 
     settings = settings or GateSettings()
-    relation = f"{schema}.{metric_name(table)}"
+    relation = f"{schema}.{_word(table)}"
     url = dsn if "+psycopg" in dsn else dsn.replace("postgresql://", "postgresql+psycopg://", 1)
     results = []
     for name, doc in suites_for(table).items():
@@ -248,7 +254,7 @@ def validate_postgres(
         ds = ctx.data_sources.add_postgres("marts", connection_string=url)
         query = render_query(doc, relation, settings)
         if query is None:
-            asset = ds.add_table_asset(name, table_name=metric_name(table), schema_name=schema)
+            asset = ds.add_table_asset(name, table_name=_word(table), schema_name=schema)
         else:
             # GX accepts only queries that start with SELECT; ours may open with a CTE.
             asset = ds.add_query_asset(name, query=f"select * from ({query}) as derived")

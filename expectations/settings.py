@@ -8,7 +8,6 @@ the default thresholds of the other metrics. A bad value raises ``ValueError`` n
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -139,9 +138,3 @@ def _check_band(settings: GateSettings, where: str) -> None:
             f"{where}: warn_row_drop ({settings.warn_row_drop}) must not exceed "
             f"max_row_drop ({settings.max_row_drop}): a drop warns before it blocks"
         )
-
-
-def metric_name(value: str) -> str:
-    if not re.fullmatch(r"[a-z_0-9]+", value):
-        raise ValueError(f"not a metric name: {value!r}")
-    return value
