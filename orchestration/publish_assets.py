@@ -15,11 +15,11 @@ import dagster as dg
 
 from expectations.gate import parameters, validate_duckdb, validate_postgres
 from expectations.publish import (
-    PUBLISHED_FILE,
     PUBLISHED_SCHEMA,
     ensure_bi_role,
     publish_duckdb,
     publish_postgres,
+    published_path,
 )
 from expectations.report import report
 from expectations.settings import GateSettings, with_environment
@@ -47,10 +47,6 @@ REPORT_KEY = "report"
 
 def mart_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([BUILD_SCHEMA, table])
-
-
-def published_path(home: str | Path) -> Path:
-    return Path(home) / "published" / PUBLISHED_FILE
 
 
 def previous_rows(warehouse: Warehouse, table: str) -> int | None:

@@ -36,7 +36,7 @@ before ``now0`` and acknowledged and resolved after it, a null-``resolved_at`` o
 never-acknowledged open one. As in the real API, a resolved incident lists no assignments
 or acknowledgements: who acknowledged lives in the log entries.
 
-Quirks honoured (see shared/spec/apis.md): exact ``Authorization: Token token=...``; classic
+Quirks honoured (see docs/apis.md): exact ``Authorization: Token token=...``; classic
 pagination (``limit`` <= ``max_limit``, default 25; ``more``; ``total`` null unless
 ``total=true``); ``offset + limit > offset_cap`` -> 400 code 2002; ``since``/``until`` on
 creation time (incidents) or entry time (log entries), since inclusive, until exclusive;
@@ -495,7 +495,7 @@ class PagerDutyModel:
         out.update(overrides)
         return out
 
-    # --- JSON shapes (the keys and value types of shared/fixtures/real/pagerduty) ---------
+    # --- JSON shapes (the keys and value types of tests/fixtures/real/pagerduty) ----------
     def _ref(self, kind: str, rid: str, summary: str, path: str) -> dict[str, Any]:
         return {
             "id": rid,

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.publish_assets import published_path
+from expectations.publish import published_path
 from platform_kpis.cli import print_gate
 from simulator.app import Simulator
 from simulator.org import Scale
