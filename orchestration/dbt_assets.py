@@ -196,7 +196,15 @@ def catalog_tables_asset(
         "files": len(load.files),
         "charges": load.charges,
         "export_path": str(load.export_path) if load.export_path else "",
+        "duplicate_charges": load.duplicate_charges,
+        "duplicates": "; ".join(load.duplicates),
     }
+    if load.duplicate_charges:
+        context.log.warning(
+            "billing export: %d charges repeat an earlier file and were counted once: %s",
+            load.duplicate_charges,
+            "; ".join(load.duplicates),
+        )
     for name in BILLING_TABLES:
         yield dg.MaterializeResult(asset_key=dg.AssetKey(["catalog", name]), metadata=meta)
 

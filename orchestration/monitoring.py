@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,8 +26,27 @@ def raw_freshness_checks(raw_assets: list[dg.AssetsDefinition]):
     return checks, sensor
 
 
-def failure_summary(run: dg.DagsterRun, failure_events: list[dg.DagsterEvent]) -> str:
-    """A few lines saying which run failed, which steps, and why."""
+def gate_report(evaluations: Iterable[dg.AssetCheckEvaluation]) -> str:
+    """The gate's text for every failed expectation check of a run (blocking ones first)."""
+    from orchestration.publish_assets import REPORT_KEY
+
+    failed = [e for e in evaluations if not e.passed and REPORT_KEY in e.metadata]
+    failed.sort(key=lambda e: e.severity != dg.AssetCheckSeverity.ERROR)
+    return "\n".join(e.metadata[REPORT_KEY].value for e in failed if e.metadata[REPORT_KEY].value)
+
+
+def run_check_evaluations(
+    instance: dg.DagsterInstance, run_id: str
+) -> list[dg.AssetCheckEvaluation]:
+    logs = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    return [e.dagster_event.event_specific_data for e in logs if e.dagster_event]
+
+
+def failure_summary(
+    run: dg.DagsterRun, failure_events: list[dg.DagsterEvent], gate: str = ""
+) -> str:
+    """A few lines saying which run failed, which steps, and why; with the gate's findings
+    when the gate blocked publication."""
     lines = [
         f"platform-kpis: run {run.run_id} of job '{run.job_name}' failed "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"
@@ -38,6 +58,8 @@ def failure_summary(run: dg.DagsterRun, failure_events: list[dg.DagsterEvent]) -
             error = error.cause
         message = error.message.strip().splitlines()[0] if error else ""
         lines.append(f"- step {event.step_key}: {message}")
+    if gate:
+        lines += ["", "The gate's findings (the last good publication stays in place):", gate]
     return "\n".join(lines)
 
 
@@ -49,7 +71,9 @@ def _failure_dir() -> Path:
 @dg.run_failure_sensor(name="run_failure_summary", default_status=dg.DefaultSensorStatus.RUNNING)
 def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
     events = [e for e in context.get_step_failure_events()]
-    summary = failure_summary(context.dagster_run, events)
+    run_id = context.dagster_run.run_id
+    gate = gate_report(run_check_evaluations(context.instance, run_id))
+    summary = failure_summary(context.dagster_run, events, gate)
     out = _failure_dir()
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{context.dagster_run.run_id}.txt").write_text(summary + "\n")

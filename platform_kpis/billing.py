@@ -4,7 +4,20 @@ The catalog's ``settings.billing_export`` names a file or a folder of FOCUS expo
 gzipped CSV or Parquet; a folder is read recursively, files in name order). Every charge needs
 ``ChargePeriodStart`` and ``BilledCost`` (column names match case-insensitively);
 ``ChargePeriodEnd``, ``BillingCurrency``, ``ProviderName``, ``ServiceName`` and
-``ChargeCategory`` are kept when present.
+``ChargeCategory`` are kept when present; ``ResourceId`` and ``ChargeDescription`` only tell
+charges apart.
+
+Two rules keep wrong exports out of cost to serve:
+
+- A charge that repeats one of an earlier file (same charge period start and end, resource,
+  description, category, currency and amount) is counted once: the same export delivered twice
+  into the folder must not double the cost. Repeats within one file are distinct line items
+  and are kept. The status row counts the repeats and names the files.
+- Charges in more than one ``BillingCurrency`` are an error naming the currencies, unless the
+  catalog names the reporting currency and the rates into it (``settings.billing: {currency:
+  USD, exchange_rates: {JPY: 0.0067}}``). Then ``billed_cost`` is loaded converted and
+  ``billing_currency`` is the reporting currency; ``source_file``/``source_row`` still point at
+  the original charge.
 
 :func:`load_billing` replaces, in one transaction, the two tables the dbt models read:
 
@@ -22,8 +35,10 @@ their previous contents.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import math
+from collections import Counter as CounterOf
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,7 +46,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from platform_kpis.catalog import Catalog
+from platform_kpis.catalog import BillingSettings, Catalog
 from platform_kpis.catalog_tables import CATALOG_SCHEMA, warehouse_path
 
 CHARGES_TABLE = "billing_charges"
@@ -43,6 +58,8 @@ OPTIONAL_COLUMNS = (
     "ProviderName",
     "ServiceName",
     "ChargeCategory",
+    "ResourceId",
+    "ChargeDescription",
 )
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".parq")
@@ -66,6 +83,8 @@ STATUS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("files", "bigint"),
     ("charges", "bigint"),
     ("loaded_at", "timestamptz"),
+    ("duplicate_charges", "bigint"),
+    ("duplicates", "text"),
 )
 _TYPES = {
     "duckdb": {
@@ -102,6 +121,21 @@ class BillingCharge:
     charge_category: str | None
     source_file: str
     source_row: int  # 1-based data row of the file (CSV: the header is row 0)
+    resource_id: str | None = None
+    charge_description: str | None = None
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two rows of different files the same charge."""
+        return (
+            self.charge_period_start,
+            self.charge_period_end,
+            self.resource_id,
+            self.charge_description,
+            self.charge_category,
+            self.billing_currency,
+            self.billed_cost,
+        )
 
     def as_row(self) -> tuple[Any, ...]:
         return (
@@ -125,6 +159,8 @@ class BillingLoad:
     export_path: Path | None
     files: tuple[Path, ...]
     charges: int
+    duplicate_charges: int = 0
+    duplicates: tuple[str, ...] = ()  # "b.csv repeats 12 charges of a.csv"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,6 +301,8 @@ def _charge(record: dict[str, Any], columns: dict[str, str], file: Path, row: in
         charge_category=_text(get("ChargeCategory")),
         source_file=str(file),
         source_row=row,
+        resource_id=_text(get("ResourceId")),
+        charge_description=_text(get("ChargeDescription")),
     )
 
 
@@ -329,21 +367,75 @@ def _ddl(table: str, columns: Sequence[tuple[str, str]], target: str) -> str:
 
 
 class _Counter:
-    """Counts what the writer consumed, so the status row tells what was loaded."""
+    """Reads the export for the writer: counts once a charge repeated from an earlier file,
+    converts currencies, and counts what was loaded for the status row."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, billing: BillingSettings | None = None):
         self.path = path
+        self.billing = billing
         self.files: list[Path] = []
         self.charges = 0
+        self.duplicate_charges = 0
+        self.repeats: dict[tuple[str, str], int] = {}  # (file, earlier file) -> charges
+        self.currencies: dict[str, str] = {}  # currency -> where first seen
 
     def charges_of(self) -> Iterator[BillingCharge]:
         if self.path is None:
             return
+        # Identity -> the most copies any one earlier file holds (and the first such file):
+        # a file's n-th copy of a charge is a repeat when an earlier file had n or more.
+        earlier: CounterOf[tuple[Any, ...]] = CounterOf()
+        first_file: dict[tuple[Any, ...], str] = {}
         for file, charges in read_export(self.path):
             self.files.append(file)
+            this_file: CounterOf[tuple[Any, ...]] = CounterOf()
             for charge in charges:
+                key = charge.identity
+                this_file[key] += 1
+                if this_file[key] <= earlier[key]:
+                    self.duplicate_charges += 1
+                    pair = (file.name, first_file[key])
+                    self.repeats[pair] = self.repeats.get(pair, 0) + 1
+                    continue
+                first_file.setdefault(key, file.name)
                 self.charges += 1
-                yield charge
+                yield self._in_reporting_currency(charge)
+            for key, n in this_file.items():
+                earlier[key] = max(earlier[key], n)
+
+    def _in_reporting_currency(self, charge: BillingCharge) -> BillingCharge:
+        currency = charge.billing_currency
+        where = f"{Path(charge.source_file).name} row {charge.source_row}"
+        if self.billing is None:
+            if currency is not None:
+                self.currencies.setdefault(currency, where)
+                if len(self.currencies) > 1:
+                    seen = ", ".join(f"{c} (first in {w})" for c, w in self.currencies.items())
+                    raise BillingExportError(
+                        f"billing export {self.path}: charges in more than one currency: {seen}; "
+                        "name the reporting currency and the rates into it in the catalog "
+                        "(settings.billing: {currency: USD, exchange_rates: {JPY: 0.0067}})"
+                    )
+            return charge
+        target = self.billing.currency
+        if currency is None or currency == target:
+            return dataclasses.replace(charge, billing_currency=target)
+        rate = self.billing.exchange_rates.get(currency)
+        if rate is None:
+            raise BillingExportError(
+                f"billing export {where}: currency {currency} has no rate into {target}: "
+                f"add settings.billing.exchange_rates.{currency} to the catalog"
+            )
+        return dataclasses.replace(
+            charge, billed_cost=charge.billed_cost * rate, billing_currency=target
+        )
+
+    @property
+    def duplicates(self) -> tuple[str, ...]:
+        return tuple(
+            f"{file} repeats {n} charges of {earlier}"
+            for (file, earlier), n in sorted(self.repeats.items())
+        )
 
     def status_row(self) -> tuple[Any, ...]:
         return (
@@ -352,6 +444,8 @@ class _Counter:
             len(self.files),
             self.charges,
             datetime.now(UTC),
+            self.duplicate_charges,
+            "; ".join(self.duplicates) or None,
         )
 
 
@@ -368,7 +462,7 @@ def load_billing(
     transaction. Raises :class:`BillingExportError` on an unreadable export; the tables then
     keep their previous contents."""
     path = export_path(catalog, base_dir)
-    counter = _Counter(path)
+    counter = _Counter(path, catalog.billing)
     if target == "duckdb":
         if not home:
             raise ValueError("the warehouse needs home")
@@ -379,7 +473,14 @@ def load_billing(
         _write_postgres(dsn, counter)
     else:
         raise ValueError(f"unknown target {target!r}")
-    return BillingLoad(path is not None, path, tuple(counter.files), counter.charges)
+    return BillingLoad(
+        path is not None,
+        path,
+        tuple(counter.files),
+        counter.charges,
+        counter.duplicate_charges,
+        counter.duplicates,
+    )
 
 
 def _write_duckdb(path: Path, counter: _Counter) -> None:
@@ -410,7 +511,7 @@ def _write_duckdb(path: Path, counter: _Counter) -> None:
             con.execute(f"insert into {CATALOG_SCHEMA}.{CHARGES_TABLE} select * from billing_batch")
             con.unregister("billing_batch")
         con.execute(
-            f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?)",
+            f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
             list(counter.status_row()),
         )
         con.execute("commit")
@@ -446,7 +547,7 @@ def _write_postgres(dsn: str, counter: _Counter) -> None:
                 for row in batch:
                     copy.write_row(row)
         cur.execute(
-            f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (%s, %s, %s, %s, %s)",
+            f"insert into {CATALOG_SCHEMA}.{STATUS_TABLE} values (%s, %s, %s, %s, %s, %s, %s)",
             counter.status_row(),
         )
         # psycopg's connection context commits on success and rolls back on error.

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from expectations.settings import GateSettings, parse_gate_settings
+
 CATEGORIES = ("roadmap", "platform", "unplanned")
 DEFAULT_BUDGET = {"roadmap": 0.70, "platform": 0.20, "unplanned": 0.10}
 DEFAULT_PRIORITY = ("unplanned", "platform", "roadmap")
@@ -45,6 +47,13 @@ class RepoSettings:
 
 
 @dataclass(frozen=True)
+class BillingSettings:
+    currency: str
+    # Units of ``currency`` per unit of each other currency (JPY: 0.0067 with currency USD).
+    exchange_rates: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Catalog:
     teams: tuple[Team, ...]
     budget_default: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BUDGET))
@@ -58,8 +67,10 @@ class Catalog:
     handle_time_field_id: int | None = None
     trust_tags: tuple[str, ...] = ("data_mismatch", "data_quality")
     billing_export: str | None = None
-    # Project-added setting: the minimum share of each kpi_coverage metric the gate accepts.
-    coverage_thresholds: dict[str, float] | None = None
+    # Project-added settings: the gate's knobs (settings.gate), and the currency compute cost
+    # is reported in with the rates that convert other billing currencies into it.
+    gate: GateSettings = field(default_factory=GateSettings)
+    billing: BillingSettings | None = None
 
     @property
     def repos(self) -> list[str]:
@@ -167,19 +178,45 @@ def parse_catalog(doc: dict) -> Catalog:
         handle_time_field_id=s.get("handle_time_field_id"),
         trust_tags=tuple(s.get("trust_tags") or ("data_mismatch", "data_quality")),
         billing_export=s.get("billing_export"),
-        coverage_thresholds=_thresholds(s.get("coverage_thresholds")),
+        gate=_gate(s),
+        billing=_billing(s.get("billing")),
     )
 
 
-def _thresholds(raw: Any) -> dict[str, float] | None:
+def _gate(s: dict) -> GateSettings:
+    try:
+        return parse_gate_settings(s.get("gate"), s.get("coverage_thresholds"))
+    except ValueError as exc:
+        raise CatalogError(f"catalog: {exc}") from None
+
+
+def _currency(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
+        raise CatalogError(f"catalog: {key} must be an ISO 4217 code such as USD, not {value!r}")
+    return value
+
+
+def _billing(raw: Any) -> BillingSettings | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise CatalogError("catalog: settings.coverage_thresholds must map metrics to shares")
-    out = {str(k): float(v) for k, v in raw.items()}
-    if any(not 0 <= v <= 1 for v in out.values()):
-        raise CatalogError("catalog: settings.coverage_thresholds shares must lie in [0, 1]")
-    return out
+        raise CatalogError("catalog: settings.billing must be a mapping (currency, exchange_rates)")
+    unknown = sorted(set(raw) - {"currency", "exchange_rates"})
+    if unknown:
+        raise CatalogError(f"catalog: settings.billing has unknown keys {unknown}")
+    currency = _currency(_req(raw, "currency", "settings.billing"), "settings.billing.currency")
+    rates_raw = raw.get("exchange_rates") or {}
+    if not isinstance(rates_raw, dict):
+        raise CatalogError("catalog: settings.billing.exchange_rates must map currencies to rates")
+    rates = {}
+    for code, rate in rates_raw.items():
+        key = f"settings.billing.exchange_rates.{code}"
+        _currency(code, key)
+        number = rate if isinstance(rate, int | float) and not isinstance(rate, bool) else None
+        if number is None or not 0 < number < float("inf"):
+            raise CatalogError(f"catalog: {key} must be a positive number, not {rate!r}")
+        rates[code] = float(number)
+    return BillingSettings(currency, rates)
 
 
 def load_catalog(path: Path | str) -> Catalog:

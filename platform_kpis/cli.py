@@ -71,9 +71,32 @@ def run_demo(seed: int) -> int:
             run_config=quiet, instance=dg.DagsterInstance.get(), raise_on_error=False
         )
         print_summary(Settings.from_env())
+        print_gate(result)
         print("nightly job:", "succeeded" if result.success else "FAILED")
         print_report_path(Settings.from_env(), fresh=result.success)
         return 0 if result.success else 1
+
+
+def print_gate(result) -> None:
+    """What the gate found tonight: each failed expectation (blocking ones first) with its
+    table, rows affected, example keys and what to do; warnings too."""
+    import dagster as dg
+
+    from orchestration.monitoring import gate_report
+
+    evaluations = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    text = gate_report(evaluations)
+    if not text:
+        print("\ngate: every expectation passed")
+        return
+    blocked = any(not e.passed and e.severity == dg.AssetCheckSeverity.ERROR for e in evaluations)
+    verdict = "BLOCKED publication" if blocked else "passed with warnings"
+    print(f"\ngate: {verdict}")
+    print(text)
 
 
 def print_report_path(settings: Settings, fresh: bool) -> None:

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from platform_kpis.billing import BillingExportError, load_billing
-from platform_kpis.catalog import Catalog, parse_catalog
+from platform_kpis.catalog import Catalog, CatalogError, parse_catalog
 from platform_kpis.catalog_tables import dbt_env
 from simulator.billing import FOCUS_COLUMNS, billing_rows, write_billing_csv
 from simulator.org import Org, Scale
@@ -246,6 +246,92 @@ def test_a_failed_load_keeps_the_previous_charges(tmp_path):
         load_billing(catalog_with(tmp_path / "export"), target="duckdb", home=tmp_path)
     assert duckdb_charges(tmp_path) == before
     assert duckdb_status(tmp_path) == (True, 1, len(before))
+
+
+def test_an_export_delivered_twice_is_counted_once_and_the_load_says_so(tmp_path):
+    write_billing_csv(ORG, tmp_path / "export" / "a.csv")
+    write_billing_csv(ORG, tmp_path / "export" / "b.csv")  # the same export, delivered again
+    rows = billing_rows(ORG)
+    load = load_billing(catalog_with(tmp_path / "export"), target="duckdb", home=tmp_path)
+    assert (load.charges, load.duplicate_charges) == (len(rows), len(rows))
+    assert load.duplicates == (f"b.csv repeats {len(rows)} charges of a.csv",)
+    assert duckdb_charges(tmp_path) == expected(rows)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        status = con.execute(
+            """select files, charges, duplicate_charges, duplicates
+            from catalog.billing_export_status"""
+        ).fetchone()
+    finally:
+        con.close()
+    assert status == (2, len(rows), len(rows), f"b.csv repeats {len(rows)} charges of a.csv")
+
+
+def test_repeats_within_one_file_are_distinct_charges_and_a_longer_export_adds_only_news(
+    tmp_path,
+):
+    header = ["ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "ResourceId"]
+    day = ["2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z", "10", "vm-1"]
+    write_csv(tmp_path / "export" / "a.csv", header, [day, day])
+    # b.csv re-delivers both charges of a.csv, a third copy, and another resource.
+    write_csv(
+        tmp_path / "export" / "b.csv",
+        header,
+        [day, day, day, ["2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z", "10", "vm-2"]],
+    )
+    load = load_billing(catalog_with(tmp_path / "export"), target="duckdb", home=tmp_path)
+    assert (load.charges, load.duplicate_charges) == (4, 2)
+    assert sum(cost for _, cost, _ in duckdb_charges(tmp_path)) == 40
+
+
+CURRENCY_HEADER = ["ChargePeriodStart", "BilledCost", "BillingCurrency", "ServiceName"]
+CURRENCY_ROWS = [
+    ["2026-01-05T00:00:00Z", "100", "USD", "Compute"],
+    ["2026-01-05T00:00:00Z", "30000", "JPY", "Compute"],
+]
+
+
+def test_two_currencies_are_an_error_naming_them(tmp_path):
+    write_csv(tmp_path / "export" / "focus.csv", CURRENCY_HEADER, CURRENCY_ROWS)
+    with pytest.raises(BillingExportError, match=r"more than one currency: USD .*JPY") as err:
+        load_billing(catalog_with(tmp_path / "export"), target="duckdb", home=tmp_path)
+    assert "settings.billing" in str(err.value)
+
+
+def test_a_reporting_currency_converts_the_others(tmp_path):
+    write_csv(tmp_path / "export" / "focus.csv", CURRENCY_HEADER, CURRENCY_ROWS)
+    doc = ORG.catalog()
+    doc["settings"]["billing"] = {"currency": "USD", "exchange_rates": {"JPY": 0.0067}}
+    catalog = dataclasses.replace(parse_catalog(doc), billing_export=str(tmp_path / "export"))
+    load_billing(catalog, target="duckdb", home=tmp_path)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "select billed_cost, billing_currency from catalog.billing_charges order by source_row"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [(100.0, "USD"), (pytest.approx(201.0), "USD")]  # 30000 JPY x 0.0067
+    doc["settings"]["billing"] = {"currency": "EUR", "exchange_rates": {"JPY": 0.006}}
+    catalog = dataclasses.replace(parse_catalog(doc), billing_export=str(tmp_path / "export"))
+    with pytest.raises(BillingExportError, match="USD has no rate into EUR"):
+        load_billing(catalog, target="duckdb", home=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "billing, message",
+    [
+        ({"currency": "usd"}, "settings.billing.currency must be an ISO 4217 code"),
+        ({"exchange_rates": {"JPY": 1}}, "settings.billing needs 'currency'"),
+        ({"currency": "USD", "exchange_rates": {"JPY": 0}}, "exchange_rates.JPY must be a pos"),
+        ({"currency": "USD", "rates": {}}, "settings.billing has unknown keys"),
+    ],
+)
+def test_billing_settings_are_validated(billing, message):
+    doc = ORG.catalog()
+    doc["settings"]["billing"] = billing
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(doc)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -71,3 +71,30 @@ def test_failure_summary_posts_to_the_webhook(tmp_path, monkeypatch):
     assert len(received) == 1
     assert f"run {result.run_id} of job 'nightly' failed" in received[0]["text"]
     assert "401" in received[0]["text"]
+
+
+def test_gate_report_puts_blocking_findings_first_and_joins_the_summary():
+    from orchestration.monitoring import failure_summary, gate_report
+
+    def evaluation(name, passed, severity, text):
+        return dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey(["marts_build", name]),
+            check_name=f"expectations_{name}",
+            passed=passed,
+            severity=severity,
+            metadata={"report": dg.MetadataValue.text(text)},
+        )
+
+    text = gate_report(
+        [
+            evaluation("fct_tickets", False, dg.AssetCheckSeverity.WARN, "[WARN] tickets"),
+            evaluation("fct_changes", True, dg.AssetCheckSeverity.ERROR, ""),
+            evaluation("fct_incidents", False, dg.AssetCheckSeverity.ERROR, "[ERROR] incidents"),
+        ]
+    )
+    assert text == "[ERROR] incidents\n[WARN] tickets"
+    _, result = _failed_run_context()
+    summary = failure_summary(result.dagster_run, [], text)
+    assert summary.endswith(
+        "The gate's findings (the last good publication stays in place):\n" + text
+    )

@@ -7,12 +7,16 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import dagster as dg
 import pytest
 
+from orchestration.monitoring import run_failure_summary
 from orchestration.publish_assets import published_path
+from platform_kpis.cli import print_gate
 from platform_kpis.config import REPO_ROOT
 from simulator.app import Simulator
 from simulator.org import Scale
+from tests.marts_support import environment
 from tests.pipeline_support import check_results, materialized, pipeline_env, run_nightly
 
 SCALE = Scale(teams=2, repos_per_team=2, members_per_team=3, days=35, customers=15)
@@ -43,7 +47,7 @@ def test_clean_night_publishes_every_contract_table(night_one):
     assert "contract holds" in done.stdout
 
 
-def test_bad_data_blocks_publication(night_one):
+def test_bad_data_blocks_publication(night_one, capsys):
     sim, env, _, home = night_one
     yesterday = published_path(home).read_bytes()
     before = sim.clock.now()
@@ -83,7 +87,8 @@ def test_bad_data_blocks_publication(night_one):
         if before < ticket.created_at <= before + timedelta(days=7):
             sim.zendesk_model.corrupt("tickets", ticket.id, status="deleted")
 
-    result = run_nightly(env)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_nightly(env, instance)
     assert not result.success
     checks = check_results(result)
     failed = {name: e for name, e in checks.items() if not e.passed}
@@ -91,7 +96,38 @@ def test_bad_data_blocks_publication(night_one):
     assert "resolved_at" in str(failed["expectations_fct_incidents"].metadata["failures"])
     assert "expectations_fct_deployments" in failed
     assert "deployed_at" in str(failed["expectations_fct_deployments"].metadata["failures"])
+    assert failed["expectations_fct_incidents"].severity == dg.AssetCheckSeverity.ERROR
+    # 3. is unusual, not wrong: reported as a warning, it would not block on its own.
     assert "expectations_fct_tickets" in failed
-    assert "tickets_no_missing_week" in str(failed["expectations_fct_tickets"].metadata)
+    tickets = failed["expectations_fct_tickets"]
+    assert "tickets_weekly_volume" in str(tickets.metadata["failures"])
+    assert tickets.severity == dg.AssetCheckSeverity.WARN
     assert ("marts", "published") not in materialized(result)
     assert published_path(home).read_bytes() == yesterday
+
+    # What the command line prints: table, expectation, rows affected, example keys, the fix.
+    print_gate(result)
+    out = capsys.readouterr().out
+    assert "gate: BLOCKED publication" in out
+    assert (
+        "[ERROR, blocks publication] fct_incidents / fct_incidents: "
+        "expect_column_pair_values_a_to_be_greater_than_b(resolved_at): 1 of "
+    ) in out
+    assert f"e.g. incident_id={incident.id}" in out
+    assert f"e.g. deployment_id={deployment.id}" in out
+    assert "[WARN, published] fct_tickets / tickets_weekly_volume" in out
+    assert "0 tickets in the week of" in out
+
+    # The same text in the run-failure summary.
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_summary",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+    ).for_run_failure()
+    with environment({"PLATFORM_KPIS_HOME": str(home), "PLATFORM_KPIS_FAILURE_WEBHOOK": ""}):
+        run_failure_summary(context)
+    summary = (home / "run_failures" / f"{result.run_id}.txt").read_text()
+    assert f"e.g. incident_id={incident.id}" in summary
+    assert "what to do:" in summary
