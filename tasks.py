@@ -4,6 +4,7 @@
 python3 tasks.py demo        the whole pipeline against the bundled simulator (DuckDB)
 python3 tasks.py test [ARGS] the whole test suite (ARGS go to pytest)
 python3 tasks.py ui          the Dagster UI on this project, against the simulator
+python3 tasks.py report      rebuild the HTML report from the published marts (no pipeline run)
 python3 tasks.py simulator   serve the simulated APIs and print their base URLs
 """
 
@@ -40,7 +41,7 @@ def ensure_env() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test", "ui", "simulator"):
+    if not argv or argv[0] not in ("demo", "test", "ui", "simulator", "report"):
         print(__doc__)
         return 2
     ensure_env()

@@ -21,6 +21,11 @@ PUBLISHED_SCHEMA = "marts"
 PUBLISHED_FILE = "platform_kpis.duckdb"
 
 
+def published_path(home: str | Path) -> Path:
+    """Where the DuckDB publication lives under the data directory."""
+    return Path(home) / "published" / PUBLISHED_FILE
+
+
 def _ident(name: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"not a safe identifier: {name!r}")

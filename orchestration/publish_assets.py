@@ -14,11 +14,11 @@ import dagster as dg
 
 from expectations.gate import GateSettings, parameters, validate_duckdb, validate_postgres
 from expectations.publish import (
-    PUBLISHED_FILE,
     PUBLISHED_SCHEMA,
     ensure_bi_role,
     publish_duckdb,
     publish_postgres,
+    published_path,
 )
 from orchestration.resources import Warehouse
 
@@ -43,10 +43,6 @@ DEFAULT_BI_ROLE = "platform_kpis_bi"
 
 def mart_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([BUILD_SCHEMA, table])
-
-
-def published_path(home: str | Path) -> Path:
-    return Path(home) / "published" / PUBLISHED_FILE
 
 
 def previous_rows(warehouse: Warehouse, table: str) -> int | None:

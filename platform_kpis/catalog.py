@@ -1,6 +1,6 @@
 """The catalog: the one YAML file a user edits to describe the organisation.
 
-Its shape is ``shared/spec/catalog.example.yml``; defaults are those of the KPI spec.
+Its shape is ``docs/catalog.example.yml``; defaults are those of ``docs/kpis.md``.
 """
 
 from __future__ import annotations

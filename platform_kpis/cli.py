@@ -1,5 +1,6 @@
 """``platform-kpis demo`` and ``platform-kpis ui``: the pipeline against the simulator, or
-against the real APIs when credentials are set in the environment."""
+against the real APIs when credentials are set in the environment. ``platform-kpis report``
+rebuilds the HTML report from the published marts alone."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ def api_environment(seed: int) -> Iterator[str]:
         yield "the APIs named by the environment"
         return
     from simulator.app import Simulator
+    from simulator.org import DEMO_SCALE
 
-    with Simulator(seed=seed) as sim:
+    with Simulator(seed=seed, scale=DEMO_SCALE) as sim:
         os.environ.update(sim.env())
         if not os.environ.get("PLATFORM_KPIS_CATALOG"):
             os.environ["PLATFORM_KPIS_CATALOG"] = str(demo_catalog_with_billing(sim))
@@ -70,7 +72,36 @@ def run_demo(seed: int) -> int:
         )
         print_summary(Settings.from_env())
         print("nightly job:", "succeeded" if result.success else "FAILED")
+        print_report_path(Settings.from_env(), fresh=result.success)
         return 0 if result.success else 1
+
+
+def print_report_path(settings: Settings, fresh: bool) -> None:
+    from reporting.render import report_path
+
+    path = report_path(settings.home)
+    if not path.exists():
+        print("no report yet: it is built after the first publication")
+        return
+    # A failed night publishes nothing, so the report on disk is the last good one.
+    which = "report" if fresh else "report (of the last good publication)"
+    print(f"{which}: {path} (open it in a browser; rebuild it with `tasks.py report`)")
+
+
+def run_report() -> int:
+    """Rebuild the report from the published marts, without running the pipeline."""
+    from reporting.marts import NoPublication
+    from reporting.render import build_report
+
+    settings = Settings.from_env()
+    dsn = settings.pg_dsn.reveal() if settings.pg_dsn else None
+    try:
+        built = build_report(settings.target, settings.home, dsn)
+    except NoPublication as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"report: {built.path} ({built.bytes:,} bytes in {built.seconds:.1f} s)")
+    return 0
 
 
 def print_summary(settings: Settings) -> None:
@@ -98,7 +129,7 @@ def print_scorecard(settings: Settings) -> None:
     """The org-wide scorecard of the latest published month, from the published file."""
     import duckdb
 
-    from orchestration.publish_assets import published_path
+    from expectations.publish import published_path
 
     path = published_path(settings.home)
     if not path.exists():
@@ -160,9 +191,11 @@ def run_ui(seed: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="platform-kpis")
-    ap.add_argument("command", choices=["demo", "ui"])
+    ap.add_argument("command", choices=["demo", "ui", "report"])
     ap.add_argument("--seed", type=int, default=1, help="simulator seed (demo data)")
     args = ap.parse_args(argv)
+    if args.command == "report":
+        return run_report()
     return run_demo(args.seed) if args.command == "demo" else run_ui(args.seed)
 
 

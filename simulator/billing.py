@@ -57,8 +57,10 @@ def _next_month(t: datetime) -> datetime:
 
 def billing_rows(org: Org) -> list[dict[str, Any]]:
     """The export's charges, in order: per month of the history, one per service. The cost is
-    the service's monthly base × the share of the month the history covers × a seeded
-    variation, rounded to cents."""
+    the service's monthly base (scaled to ``Scale.cloud_bill`` when set) × the share of the
+    month the history covers × a seeded variation, rounded to cents."""
+    bill = org.scale.cloud_bill
+    factor = 1.0 if bill is None else bill / sum(base for _, _, base in SERVICES)
     rows: list[dict[str, Any]] = []
     month = _month_start(org.start)
     while month < org.now0:
@@ -67,7 +69,7 @@ def billing_rows(org: Org) -> list[dict[str, Any]]:
         covered = (end - start) / (end_of_month - month)
         for service, category, base in SERVICES:
             rng = org.rng("billing", month.date().isoformat(), service)
-            cost = round(base * covered * rng.uniform(0.85, 1.15), 2)
+            cost = round(base * factor * covered * rng.uniform(0.85, 1.15), 2)
             rows.append(
                 {
                     "BillingAccountId": ACCOUNT,

@@ -65,6 +65,7 @@ from simulator.clock import SimClock
 from simulator.faults import FaultInjector
 from simulator.org import Org, Person
 from simulator.server import Request, Response, Service, WindowLimiter
+from simulator.story import CANARY_CATCH
 
 GITHUB_TOKEN = "sim-github-token"  # the literal of simulator.app.GITHUB_TOKEN (no import cycle)
 WEB_URL = "https://github.acme.example"  # the GHES host the records name (not the served port)
@@ -598,9 +599,7 @@ class GitHubModel:
             pr.draft = rng.random() < 0.3
         pr.test_merge_sha = _sha(pr.repo, "test-merge", seq)
         # Labels: none, one, or two of different categories; some added later.
-        r = rng.random()
-        n_labels = 0 if r < 0.3 else 1 if r < 0.8 else 2
-        for cat in rng.sample(list(CATEGORY_LABELS), n_labels):
+        for cat in self._label_categories(rng, pr.repo):
             at = (
                 created
                 if rng.random() < 0.65
@@ -614,6 +613,19 @@ class GitHubModel:
         if pr.closed_at is not None and rng.random() < 0.1:  # a comment after the close
             pr.touches.append(_sec(pr.closed_at + timedelta(hours=rng.uniform(1, 48))))
 
+    def _label_categories(self, rng, repo: str) -> list[str]:
+        mix = self.org.scale.pr_label_mix
+        if mix is None:
+            r = rng.random()
+            return rng.sample(list(CATEGORY_LABELS), 0 if r < 0.3 else 1 if r < 0.8 else 2)
+        none, roadmap, platform, unplanned = mix
+        if self.org.team_of_repo(repo) == "platform":  # the platform team's work is platform
+            roadmap, platform = platform, roadmap
+        cat = rng.choices(
+            (None, "roadmap", "platform", "unplanned"), (none, roadmap, platform, unplanned)
+        )[0]
+        return [] if cat is None else [cat]
+
     # --- generation: deployments ---------------------------------------------------------
 
     def _plan_deployments(self, repo: Repo, total_days: int, repo_no: int) -> list[_Plan]:
@@ -622,6 +634,7 @@ class GitHubModel:
         org = self.org
         rng = org.rng("github", "deploy-plan", repo.full_name)
         own, _ = self._members(repo)
+        story = org.scale.story
         # Each repository gets every episode once early on (the first one also an unknown
         # sha), then more at random.
         forced = {
@@ -698,6 +711,9 @@ class GitHubModel:
                         else None
                     )
                 if episode is None:
+                    continue
+                if story is not None and story.canary_on(t) and rng.random() < CANARY_CATCH:
+                    plan.outcome = "failure"  # the canary stopped it: it never went out
                     continue
                 done.add(episode)
                 gap = timedelta(minutes=rng.uniform(20, 90))

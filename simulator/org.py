@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from simulator.story import TICKET_THEMES, TRUST_TAGS, Story
 
 TEAM_NAMES = [
     "checkout",
@@ -65,6 +67,41 @@ class Scale:
     activity: float = 1.0  # multiplies every per-day event rate
     customers: int = 40
     horizon_days: int = 60  # days the clock may advance past the initial "now"
+    # How the organisation behaves. The defaults pack edge cases densely into a small
+    # history for the tests; DEMO_SCALE looks like a real company.
+    incidents_per_service_day: tuple[float, float] = (0.3, 1.0)  # each service's rate: U(a, b)
+    long_incidents: float = 1.0  # scales the share of incidents left open for days
+    tickets_per_customer_month: float | None = None  # None: ~6 tickets a day, any customers
+    established_customers: float = 0.0  # the share of customers older than the history
+    # Weights of a PR's labels (none, roadmap, platform, unplanned), the platform team's with
+    # roadmap and platform swapped; None: any 0-2 categories, 30% unlabelled.
+    pr_label_mix: tuple[float, float, float, float] | None = None
+    cloud_bill: float | None = None  # the monthly cloud bill; None: 6,650
+    story: Story | None = None  # platform bets shipped during the history
+
+
+# The demo: a mid-size SaaS company (six teams, ~1,800 customers) over 30 weeks, long enough
+# for 8-week windows either side of a bet's ship date, with three platform bets shipped.
+DEMO_SCALE = Scale(
+    teams=6,
+    repos_per_team=2,
+    members_per_team=5,
+    days=210,
+    activity=0.5,
+    customers=1800,
+    horizon_days=30,
+    incidents_per_service_day=(0.3, 0.6),
+    long_incidents=0.3,
+    tickets_per_customer_month=0.075,
+    established_customers=0.85,
+    pr_label_mix=(0.12, 0.68, 0.17, 0.03),
+    cloud_bill=62_000.0,
+    story=Story(
+        deploy_safety=date(2026, 3, 18),
+        reconciliation=date(2026, 4, 22),
+        access_controls=date(2026, 7, 8),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -199,7 +236,7 @@ class Org:
                     "members": members,
                 }
             )
-        return {
+        doc = {
             "version": 1,
             "teams": teams,
             "budget": {
@@ -228,7 +265,11 @@ class Org:
                 "incident_window_hours": 24,
                 "hourly_cost": 120,
                 "handle_time_field_id": 360000001,
-                "trust_tags": ["data_mismatch", "data_quality"],
+                "trust_tags": list(TRUST_TAGS),
                 "billing_export": None,
             },
         }
+        if self.scale.story is not None:
+            doc["ticket_themes"] = {name: list(tags) for name, tags in TICKET_THEMES.items()}
+            doc["bets"] = self.scale.story.catalog_bets()
+        return doc

@@ -36,7 +36,7 @@ before ``now0`` and acknowledged and resolved after it, a null-``resolved_at`` o
 never-acknowledged open one. As in the real API, a resolved incident lists no assignments
 or acknowledgements: who acknowledged lives in the log entries.
 
-Quirks honoured (see shared/spec/apis.md): exact ``Authorization: Token token=...``; classic
+Quirks honoured (see docs/apis.md): exact ``Authorization: Token token=...``; classic
 pagination (``limit`` <= ``max_limit``, default 25; ``more``; ``total`` null unless
 ``total=true``); ``offset + limit > offset_cap`` -> 400 code 2002; ``since``/``until`` on
 creation time (incidents) or entry time (log entries), since inclusive, until exclusive;
@@ -234,9 +234,13 @@ class PagerDutyModel:
         drafts: list[dict[str, Any]] = []
         for svc in self.services:
             rng = org.rng("pagerduty", "incidents", svc.id)
-            rate = rng.uniform(0.3, 1.0) * org.scale.activity
+            rate = rng.uniform(*org.scale.incidents_per_service_day) * org.scale.activity
+            story = org.scale.story if svc.team is not None else None
             for day in range(days):
-                for k in range(_poisson(rng, rate)):
+                lam = rate
+                if story is not None:  # deploy safety: fewer releases break the teams' services
+                    lam *= story.incident_factor(org.start + timedelta(days=day))
+                for k in range(_poisson(rng, lam)):
                     created = org.start + timedelta(days=day, seconds=rng.randint(60, 86399))
                     drafts.append(self._draft(svc, created, org.rng("pagerduty", svc.id, day, k)))
         drafts.extend(self._planted())
@@ -252,10 +256,11 @@ class PagerDutyModel:
         urgency = "high" if rng.random() < 0.6 else "low"
         title = rng.choice(TITLES).format(s=svc.name)
         first_ack = created + timedelta(seconds=int(30 + rng.expovariate(1 / 600)))
+        tail = self.org.scale.long_incidents
         r = rng.random()
         acks: list[tuple[str, datetime]] = []
         resolved_by: str | None
-        if r < 0.03:  # never acknowledged: open for days until a clean-up, or forever
+        if r < 0.03 * tail:  # never acknowledged: open for days until a clean-up, or forever
             forgotten = rng.random() < 0.25
             # Whole seconds everywhere: the API renders seconds, and the truth must be what a
             # reader can recompute from the API's records.
@@ -277,7 +282,7 @@ class PagerDutyModel:
             for user in order:
                 acks.append((user, t))
                 t += timedelta(seconds=rng.randint(60, 1800))
-            if rng.random() < 0.06:  # a long one: days
+            if rng.random() < 0.06 * tail:  # a long one: days
                 hold = timedelta(seconds=int(rng.uniform(24, 120) * 3600))
             else:
                 hold = timedelta(seconds=int(min(rng.lognormvariate(3.6, 1.0), 20 * 60) * 60))
@@ -495,7 +500,7 @@ class PagerDutyModel:
         out.update(overrides)
         return out
 
-    # --- JSON shapes (the keys and value types of shared/fixtures/real/pagerduty) ---------
+    # --- JSON shapes (the keys and value types of tests/fixtures/real/pagerduty) ----------
     def _ref(self, kind: str, rid: str, summary: str, path: str) -> dict[str, Any]:
         return {
             "id": rid,

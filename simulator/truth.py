@@ -2,66 +2,12 @@
 simulator's own generated model (its events), as of ``now``.
 
 It shares no code with the extractors or the dbt SQL and never reads the API renderings.
-The rules follow ``shared/spec/kpis.md``; each KPI rule is one small function named after
+The rules follow ``docs/kpis.md``; each KPI rule is one small function named after
 it, over plain records (dicts), so tests can feed hand-made inputs. A thin adapter
 (:func:`records_from_models`) turns the simulator's models into those records, applying
 "as of now": only events at or before ``now`` exist.
 
-Readings (where the spec needed a choice; the SQL must make the same ones):
-
-1. A production deployment without a ``success`` status at or before now (failed, errored,
-   or still queued / in progress) is a failed deployment (``succeeded`` false, no
-   ``deployed_at``); failed deployments are dated by ``created_at`` (weekly and monthly
-   ranges, ``failed_deployments``). For workflow runs only completed runs are deployments.
-2. A retry is a successful deployment whose sha equals that of the successful deployment
-   just before it (same repo + environment). A retry is never a rollback (even if its
-   task / description says rollback) and is never rolled back.
-3. Roll-forward: whenever the latest earlier non-retry deployment is a rollback, E is a
-   rollback only if it says so explicitly (whatever sha E has).
-4. Rolled back by a rollback E: the deployments strictly between the latest earlier
-   deployment of E's sha and E that are neither rollbacks nor retries. An explicit
-   rollback with no earlier sha match rolls back the latest earlier non-retry deployment
-   (i.e. "the deployment just before E", looking past retries), unless it is a rollback.
-5. Shipped commits are per repository + environment; a deployment is "compare linked"
-   (kpi_coverage) when it has a previous deployment and the compare is answered, even with
-   zero commits (a rollback's compare is "behind": zero commits).
-6. Change attribution (both the compare and the time rule) may pick any successful
-   production deployment of the repository, rollbacks included, in any production
-   environment; "earliest" is the smallest (deployed_at, id).
-7. A change's team is its repository's team; fct_changes holds changes only (PRs merged
-   into the default branch); its ``category`` is the capacity category (labels as of now).
-8. Labels map to categories by exact (case-sensitive) name.
-9. PagerDuty user -> engineer: the catalog member with that ``pagerduty`` id; else a
-   member without a ``pagerduty`` id whose ``email`` equals the user's (case-insensitive);
-   else the user counts on their own in ``unassigned``. An unmapped GitHub login and an
-   unmapped PagerDuty user are never joined. A login / repo / service listed by several
-   teams belongs to the first one.
-10. Acknowledgements, responders and ``resolved_at`` come from log entries / fields at or
-    before now; an incident is resolved when its status as of now is resolved.
-11. Capacity: a responder's hours on an incident count only when the incident is resolved
-    (as of now): ``resolved_at - their first acknowledgement``; incidents of unmapped
-    services count too. Rows exist for every week with effort (not limited to the weekly
-    range of the KPI tables).
-12. Deleted tickets count nowhere (tickets, trust tickets, support ops hours, monthly
-    range); fct_tickets still lists them (``status = 'deleted'``, their metric
-    ``solved_at`` and handle time as served).
-13. Active customers of a month: organizations created before the month's end and at or
-    before now.
-14. Scorecard: ``previous_value`` of the first month of the range is NULL (``lag``); all
-    values are doubles; capacity shares are sums of the ``all`` rows' fte_weeks per category
-    over the weeks starting in the month, over all their fte_weeks (unclassified included).
-15. ``unassigned`` rows: in kpi_delivery_weekly when a production deployment (failed or
-    not) or a deployed change maps to no team; in kpi_incidents_weekly when an incident
-    maps to no team. ``incidents_per_100_deployments`` of ``unassigned`` divides by the
-    unmapped repositories' deployments.
-16. Monthly range events: tickets created or solved (deleted ones excluded, see 12),
-    incidents (created_at), production deployments (deployed_at; failed ones created_at),
-    merged PRs into any branch (merged_at), billing charges (ChargePeriodStart). Billing
-    rows are taken as given (no as-of-now filter).
-17. Workflow-run deployments: ``deployment_id`` = run id, ``task``/``description`` NULL
-    (they can only be implicit rollbacks).
-18. handle_hours = handle-time field seconds / 3600, NULL when the ticket lacks the field,
-    its value is null, or no field is configured (then support ops hours are 0).
+Where the rules leave a choice, it makes the numbered readings of ``docs/kpis.md``.
 """
 
 from __future__ import annotations

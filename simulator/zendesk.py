@@ -19,7 +19,9 @@ the service shows it as of the clock. What a ground-truth module should read:
 Quirks the model produces on purpose:
 
 - no organization in the first calendar month (January): a month with tickets and no
-  customers; every ticket created before the first organization has no organization;
+  customers; every ticket created before the first organization has no organization (unless
+  ``Scale.established_customers`` puts customers before the history; then tickets also
+  arrive in proportion to the customers, ``Scale.tickets_per_customer_month``);
 - the closing automation closes every ticket solved 4+ days ago nightly at 03:17:00, so
   many tickets share one ``generated_timestamp`` second (across page boundaries too); the
   weekly CRM sync updates several organizations at 02:05:00 (same second), and a bulk
@@ -48,8 +50,11 @@ from simulator.clock import SimClock
 from simulator.faults import FaultInjector
 from simulator.org import Org
 from simulator.server import Request, Response, Service, WindowLimiter
+from simulator.story import ENTERPRISE_BLOCKER_TAGS
 
 ACCOUNT_URL = "https://acme.zendesk.com/api/v2"
+WEEKEND_FACTOR = 0.4  # tickets on a weekend day, against a weekday
+WEEKDAY_SHARE = (5 + 2 * WEEKEND_FACTOR) / 7  # a day's mean rate, against a weekday's
 HOLD_BACK_SECONDS = 60  # incremental exports leave out what changed in the last minute
 PRODUCT_FIELD_ID = 360000002  # a dropdown custom field every ticket carries
 ESCALATED_FIELD_ID = 360000003  # a checkbox custom field every ticket carries
@@ -75,6 +80,11 @@ SUBJECTS = (
     "Feature request: dark mode",
     "Password reset email never arrives",
 )
+ENTERPRISE_SUBJECTS = {
+    "sso": "SSO login fails for users from our identity provider",
+    "permissions": "Viewer role can edit dashboards in the admin area",
+    "audit_log": "Security review needs an export of the audit log",
+}
 PRODUCTS = ("analytics", "billing", "api", "integrations", "admin")
 ORG_WORDS = (
     "Northwind",
@@ -439,9 +449,15 @@ class ZendeskModel:
         onboard_end = max(org.now0, first + timedelta(days=2))
         span_a = (onboard_end - first).total_seconds()
         span_b = max(1.0, (org.horizon - onboard_end).total_seconds())
+        # Customers from before the history (signed up over the three years before it), then
+        # three quarters of the rest onboard before now0, the others after it.
+        established = round(n * org.scale.established_customers)
+        newcomers = max(1, round((n - established) * 0.75))
         created: list[datetime] = []
         for i in range(n):
-            if i < max(1, round(n * 0.75)):
+            if i < established:
+                t = org.start - timedelta(seconds=rng.uniform(60, 3 * 365 * 86400))
+            elif i < established + newcomers:
                 t = first + timedelta(seconds=1 + rng.random() * (span_a - 2))
             else:
                 t = onboard_end + timedelta(seconds=rng.random() * span_b)
@@ -483,35 +499,54 @@ class ZendeskModel:
     def _tickets(self) -> list[Ticket]:
         org = self.org
         rng = org.rng("zendesk", "tickets")
+        per_customer = org.scale.tickets_per_customer_month
+        org_created = [o.created_at for o in self.organizations]
         creations: list[datetime] = []
         day = org.start
         while day < org.horizon:
-            rate = 6.0 * org.scale.activity * (0.4 if day.weekday() >= 5 else 1.0)
+            if per_customer is None:
+                rate = 6.0 * org.scale.activity
+            else:  # in proportion to the customers, the month's rate spread over its weekdays
+                customers = bisect.bisect_right(org_created, day)
+                rate = customers * per_customer * 12 / 365.25 / WEEKDAY_SHARE
+            rate *= WEEKEND_FACTOR if day.weekday() >= 5 else 1.0
             for _ in range(max(0, round(rate * rng.uniform(0.5, 1.5)))):
                 t = _settle(day + timedelta(seconds=rng.uniform(60, 86400 - 60)))
                 if org.start <= t <= org.horizon:
                     creations.append(t)
             day += timedelta(days=1)
         creations.sort()
-        org_created = [o.created_at for o in self.organizations]
         tickets = []
         for i, t0 in enumerate(creations):
             known = bisect.bisect_right(org_created, t0)  # customers existing at t0
+            tier = None
             if known and rng.random() < 0.9:
                 o = self.organizations[rng.randrange(known)]
                 oid, requester = o.id, 20_000_000 + (o.id - ORG_ID_BASE) * 10 + rng.randrange(4)
+                tier = o.tier
             else:
                 oid, requester = None, 29_000_000 + rng.randrange(500)
-            tickets.append(self._ticket(TICKET_ID_BASE + i + 1, t0, oid, requester, rng))
+            tickets.append(self._ticket(TICKET_ID_BASE + i + 1, t0, oid, requester, rng, tier))
         return tickets
 
-    def _ticket(self, tid: int, t0: datetime, oid: int | None, requester: int, rng) -> Ticket:
+    def _ticket(
+        self, tid: int, t0: datetime, oid: int | None, requester: int, rng, tier: str | None
+    ) -> Ticket:
         horizon = self.org.horizon
+        story = self.org.scale.story
         subject = rng.choice(SUBJECTS)
         product = rng.choice(PRODUCTS)
         tags = [product]
-        if rng.random() < 0.12 or "differ" in subject or "wrong totals" in subject:
+        late_data = 0.12 * (story.late_data_trust_factor(t0) if story else 1.0)
+        if rng.random() < late_data or "differ" in subject or "wrong totals" in subject:
             tags.append(rng.choice(self.trust_tags))
+        if story is not None:  # its own random stream: the rest of the ticket stays as it was
+            theme_rng = self.org.rng("zendesk", "enterprise-blocker", tid)
+            if theme_rng.random() < story.enterprise_blocker_rate(tier, t0):
+                tag = theme_rng.choice(ENTERPRISE_BLOCKER_TAGS)
+                tags.append(tag)
+                if len(tags) == 2:  # not about data: the subject says what blocks them
+                    subject = ENTERPRISE_SUBJECTS[tag]
         priority = rng.choice(PRIORITIES)
         events = [
             TicketEvent(

@@ -27,11 +27,13 @@ FLAGS = (
 
 
 class Browser:
-    def __init__(self, chromium: str, profile: Path, port: int):
+    def __init__(self, chromium: str, profile: Path, port: int, extra_flags: tuple = ()):
+        self.events: list[dict] = []  # every protocol event received, for tests to inspect
         self.proc = subprocess.Popen(
             [
                 chromium,
                 *FLAGS,
+                *extra_flags,
                 f"--user-data-dir={profile}",
                 f"--remote-debugging-port={port}",
                 "about:blank",
@@ -58,7 +60,9 @@ class Browser:
         self.ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
         while True:
             message = json.loads(self.ws.recv(timeout=60))
-            if message.get("id") == call_id:
+            if "method" in message:
+                self.events.append(message)
+            elif message.get("id") == call_id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
                 return message.get("result", {})

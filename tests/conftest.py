@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,9 @@ from simulator.org import Scale
 
 # Fast retries: the simulator's faults are deterministic, waiting only slows tests.
 FAST_RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_max=0.05, timeout=(2.0, 1.5))
+# Real, published API response bodies (tests/fixtures/real/README.md names their sources and
+# licences): the simulator's records must have their shape.
+REAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real"
 SMALL = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=15)
 
 

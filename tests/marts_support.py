@@ -25,7 +25,7 @@ from tests.conftest import FAST_RETRY
 BUILD_SCHEMA = "marts_build"
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
-# The grain of each contract table (shared/spec/kpis.md), used to pair rows.
+# The grain of each contract table (docs/kpis.md), used to pair rows.
 KEYS: dict[str, tuple[str, ...]] = {
     "fct_deployments": ("deployment_id",),
     "fct_changes": ("repo", "pr_number"),

@@ -7,9 +7,9 @@ import yaml
 
 from platform_kpis.catalog import CatalogError, load_catalog, parse_catalog
 from platform_kpis.config import DEMO_CATALOG, REPO_ROOT, Settings
-from simulator.org import Org
+from simulator.org import DEMO_SCALE, Org
 
-SPEC_CATALOG = REPO_ROOT.parent / "shared" / "spec" / "catalog.example.yml"
+EXAMPLE_CATALOG = REPO_ROOT / "docs" / "catalog.example.yml"
 
 
 def test_secrets_never_print():
@@ -33,9 +33,8 @@ def test_postgres_target_needs_a_dsn():
         Settings.from_env({"PLATFORM_KPIS_TARGET": "oracle"})
 
 
-@pytest.mark.skipif(not SPEC_CATALOG.exists(), reason="shared/spec not beside the repo")
-def test_the_spec_example_catalog_loads():
-    cat = load_catalog(SPEC_CATALOG)
+def test_the_example_catalog_loads():
+    cat = load_catalog(EXAMPLE_CATALOG)
     assert [t.name for t in cat.teams] == ["checkout", "platform"]
     assert cat.repo_settings("example-org/cart-service").deployment_signal == "workflow_runs"
     assert cat.budget_overrides["platform"]["platform"] == 0.6
@@ -43,9 +42,10 @@ def test_the_spec_example_catalog_loads():
 
 
 def test_demo_catalog_matches_the_simulator():
-    assert yaml.safe_load(DEMO_CATALOG.read_text()) == Org.generate(1).catalog()
+    demo = Org.generate(1, DEMO_SCALE)
+    assert yaml.safe_load(DEMO_CATALOG.read_text()) == demo.catalog()
     cat = load_catalog(DEMO_CATALOG)
-    assert cat.repos == Org.generate(1).repos
+    assert cat.repos == demo.repos
 
 
 @pytest.mark.parametrize(

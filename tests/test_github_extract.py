@@ -1,5 +1,5 @@
 """The GitHub extractor against the simulated API over HTTP: exact syncs, incremental runs,
-crashes, bad input, and one test per GitHub quirk of shared/spec/apis.md (each docstring says
+crashes, bad input, and one test per GitHub quirk of docs/apis.md (each docstring says
 which shipped bug it catches)."""
 
 from __future__ import annotations

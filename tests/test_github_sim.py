@@ -12,7 +12,6 @@ import math
 import re
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,11 +22,10 @@ from simulator.faults import FaultInjector
 from simulator.github import GitHubModel, GitHubService
 from simulator.org import Org, Scale
 from simulator.server import ServedService, WindowLimiter
+from tests.conftest import REAL_FIXTURES
 
 SMALL = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=15)
-FIXTURES = Path("/work/shared/fixtures/real/github")
-if not FIXTURES.exists():  # the repository's copy, when the shared folder is not mounted
-    FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real" / "github"
+FIXTURES = REAL_FIXTURES / "github"
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -429,7 +427,6 @@ def _shape_diff(real, ours, path: str = "") -> list[str]:
 FORK_ONLY = (".parent", ".source")
 
 
-@pytest.mark.skipif(not FIXTURES.exists(), reason=f"no GitHub fixtures at {FIXTURES}")
 @pytest.mark.parametrize(
     "fixture, path, params",
     [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -14,13 +13,9 @@ from simulator.app import PAGERDUTY_TOKEN, Simulator
 from simulator.org import Org
 from simulator.pagerduty import PagerDutyModel
 from simulator.server import WindowLimiter
-from tests.conftest import SMALL
+from tests.conftest import REAL_FIXTURES, SMALL
 
-# The real API responses live beside the repository (shared/fixtures/real).
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "pagerduty"
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.exists(), reason=f"no PagerDuty fixtures at {FIXTURES}"
-)
+FIXTURES = REAL_FIXTURES / "pagerduty"
 AUTH = {"Authorization": f"Token token={PAGERDUTY_TOKEN}"}
 
 
@@ -64,7 +59,6 @@ def _same_shape(fixture: dict, ours: dict, where: str) -> None:
         ("/incidents", "incidents", "list_incidents.json"),
     ],
 )
-@needs_fixtures
 def test_records_have_the_real_shape(shared_sim, path, key, fixture):
     real = json.loads((FIXTURES / fixture).read_text())
     real_items = real[key] if isinstance(real, dict) else real
@@ -77,7 +71,6 @@ def test_records_have_the_real_shape(shared_sim, path, key, fixture):
         _same_shape(real_items[0], ours, f"{key}[{ours['id']}]")
 
 
-@needs_fixtures
 def test_log_entries_have_the_real_shape_per_type(shared_sim):
     real = json.loads((FIXTURES / "list_log_entries.json").read_text())
     body = get(shared_sim, "/log_entries", limit=100).json()

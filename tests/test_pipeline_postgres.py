@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.publish_assets import MARTS
 from platform_kpis.config import REPO_ROOT
+from reporting.render import report_path
 from simulator.app import Simulator
 from simulator.org import Scale
 from tests.marts_support import environment
@@ -35,6 +36,9 @@ def test_nightly_on_postgres_storage_and_warehouse(pg_dsn, tmp_path):
             result = run_nightly(env, instance=instance)
             assert result.success
             assert ("marts", "published") in materialized(result)
+            # The report reads the published schema in Postgres.
+            assert ("marts", "report") in materialized(result)
+            assert "Scorecard" in report_path(tmp_path / "data").read_text()
             # The run and its events are in Postgres.
             assert instance.get_run_by_id(result.run_id) is not None
             with psycopg.connect(pg_dsn) as con:

@@ -1,5 +1,5 @@
 """The Zendesk extractor against the simulated API over HTTP: exact syncs, incremental runs,
-crashes, and one test per quirk of shared/spec/apis.md (each says which shipped bug it
+crashes, and one test per quirk of docs/apis.md (each says which shipped bug it
 catches)."""
 
 from __future__ import annotations

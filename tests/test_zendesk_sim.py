@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,13 +19,10 @@ from simulator.faults import FaultInjector
 from simulator.org import Org, Scale
 from simulator.server import ServedService
 from simulator.zendesk import ZendeskModel, ZendeskService, decode_cursor
+from tests.conftest import REAL_FIXTURES
 
 SMALL = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=15)
-# The real API responses live beside the repository (shared/fixtures/real).
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "zendesk"
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.exists(), reason=f"no Zendesk fixtures at {FIXTURES}"
-)
+FIXTURES = REAL_FIXTURES / "zendesk"
 
 
 class ZendeskSim:
@@ -191,7 +187,6 @@ def _types(a: dict, b: dict) -> list[str]:
     ]
 
 
-@needs_fixtures
 def test_responses_carry_the_keys_and_types_of_the_real_api(zsim):
     real = json.loads((FIXTURES / "incremental_tickets_cursor.json").read_text())
     body = zsim.get(
