@@ -34,6 +34,7 @@ MARTS = (
     "kpi_delivery_weekly",
     "kpi_incidents_weekly",
     "kpi_support_monthly",
+    "kpi_support_themes_monthly",
     "kpi_cost_to_serve_monthly",
     "mart_capacity_allocation",
     "kpi_scorecard",

@@ -19,6 +19,9 @@ DEFAULT_BUDGET = {"roadmap": 0.70, "platform": 0.20, "unplanned": 0.10}
 DEFAULT_PRIORITY = ("unplanned", "platform", "roadmap")
 DEFAULT_PROD_PATTERN = "(?i)^(production|prod)$"
 DEFAULT_WORKFLOW_PATTERN = "(?i)deploy"
+DEFAULT_TRUST_TAGS = ("data_mismatch", "data_quality")
+TRUST_THEME = "trust"
+THEME_NAME = re.compile(r"[a-z_]+")
 
 
 class CatalogError(ValueError):
@@ -65,7 +68,11 @@ class Catalog:
     incident_window_hours: float = 24
     hourly_cost: float = 120
     handle_time_field_id: int | None = None
-    trust_tags: tuple[str, ...] = ("data_mismatch", "data_quality")
+    trust_tags: tuple[str, ...] = DEFAULT_TRUST_TAGS
+    # Theme name -> Zendesk tags; always holds TRUST_THEME with exactly the trust tags.
+    ticket_themes: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {TRUST_THEME: DEFAULT_TRUST_TAGS}
+    )
     billing_export: str | None = None
     # Project-added settings: the gate's knobs (settings.gate), and the currency compute cost
     # is reported in with the rates that convert other billing currencies into it.
@@ -161,6 +168,7 @@ def parse_catalog(doc: dict) -> Catalog:
             raise CatalogError(
                 f"catalog: pattern {p!r} is not a regular expression: {exc}"
             ) from None
+    themes = _ticket_themes(doc.get("ticket_themes"), s.get("trust_tags"))
     overrides = {
         str(k): _shares(v, f"budget.overrides.{k}")
         for k, v in (budget.get("overrides") or {}).items()
@@ -176,7 +184,8 @@ def parse_catalog(doc: dict) -> Catalog:
         incident_window_hours=float(s.get("incident_window_hours", 24)),
         hourly_cost=float(s.get("hourly_cost", 120)),
         handle_time_field_id=s.get("handle_time_field_id"),
-        trust_tags=tuple(s.get("trust_tags") or ("data_mismatch", "data_quality")),
+        trust_tags=themes[TRUST_THEME],
+        ticket_themes=themes,
         billing_export=s.get("billing_export"),
         gate=_gate(s),
         billing=_billing(s.get("billing")),
@@ -194,6 +203,41 @@ def _currency(value: Any, key: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
         raise CatalogError(f"catalog: {key} must be an ISO 4217 code such as USD, not {value!r}")
     return value
+
+
+def _tags(raw: Any, where: str) -> tuple[str, ...]:
+    """A non-empty list of Zendesk tags (strings, matched exactly)."""
+    if isinstance(raw, str) or not isinstance(raw, list) or not raw:
+        raise CatalogError(f"catalog: {where} must be a non-empty list of Zendesk tags")
+    bad = [t for t in raw if not isinstance(t, str) or not t]
+    if bad:
+        raise CatalogError(f"catalog: {where} has tags that are not text: {bad} (quote them)")
+    return tuple(dict.fromkeys(raw))
+
+
+def _ticket_themes(raw: Any, trust_raw: Any) -> dict[str, tuple[str, ...]]:
+    """Theme -> tags. The trust theme always exists and is the trust tags: from
+    ticket_themes.trust or settings.trust_tags (both only when they agree), else the
+    default."""
+    if raw is not None and not isinstance(raw, dict):
+        raise CatalogError("catalog: ticket_themes must map theme names to lists of tags")
+    themes: dict[str, tuple[str, ...]] = {}
+    for name, tags in (raw or {}).items():
+        if not isinstance(name, str) or not THEME_NAME.fullmatch(name):
+            raise CatalogError(
+                f"catalog: ticket_themes key {name!r} is not a theme name "
+                "(lowercase letters and underscores)"
+            )
+        themes[name] = _tags(tags, f"ticket_themes.{name}")
+    trust = None if trust_raw is None else _tags(trust_raw, "settings.trust_tags")
+    if TRUST_THEME in themes and trust is not None and set(trust) != set(themes[TRUST_THEME]):
+        raise CatalogError(
+            "catalog: ticket_themes.trust and settings.trust_tags name different tags; "
+            "set the trust tags in one of them"
+        )
+    if TRUST_THEME not in themes:
+        themes = {TRUST_THEME: trust or DEFAULT_TRUST_TAGS, **themes}
+    return themes
 
 
 def _billing(raw: Any) -> BillingSettings | None:

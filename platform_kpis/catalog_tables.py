@@ -160,6 +160,11 @@ def catalog_tables(catalog: Catalog) -> list[CatalogTable]:
             (("tag", "text"),),
             tuple((tag,) for tag in dict.fromkeys(catalog.trust_tags)),
         ),
+        CatalogTable(
+            "catalog_ticket_themes",
+            (("theme", "text"), ("tag", "text")),
+            tuple((theme, tag) for theme, tags in catalog.ticket_themes.items() for tag in tags),
+        ),
     ]
 
 

@@ -258,6 +258,8 @@ class Org:
                 r: {"deployment_signal": "workflow_runs", "workflow_pattern": "(?i)deploy"}
                 for r in self.workflow_repos
             },
+            # A second theme beside trust, on the product tags the simulated tickets carry.
+            "ticket_themes": {"integrations": ["api", "integrations"]},
             "settings": {
                 "production_environment_pattern": "(?i)^(production|prod)$",
                 "incident_window_hours": 24,

@@ -57,6 +57,7 @@ TABLES = (
     "kpi_delivery_weekly",
     "kpi_incidents_weekly",
     "kpi_support_monthly",
+    "kpi_support_themes_monthly",
     "kpi_cost_to_serve_monthly",
     "mart_capacity_allocation",
     "kpi_scorecard",
@@ -1081,7 +1082,12 @@ def kpi_truth_from_records(
 ) -> dict[str, list[Record]]:
     """Every contract table from plain records (see :func:`records_from_models`).
     ``as_of``: the data's as-of time, which decides the complete periods (None: none is)."""
-    from simulator.truth_decision import with_completeness  # it builds on this module
+    # The decision layer's truth builds on this module's helpers, hence imported here.
+    from simulator.truth_decision import (
+        kpi_support_themes_monthly,
+        theme_scorecard,
+        with_completeness,
+    )
 
     teams = Teams(catalog, records["users"])
     branches = {name: r["default_branch"] for name, r in records["repos"].items()}
@@ -1102,6 +1108,10 @@ def kpi_truth_from_records(
         incidents, tickets, records["organizations"], months, catalog.hourly_cost, billing
     )
     effort = capacity_effort(merged_prs, records["incidents"], teams, catalog)
+    themes = kpi_support_themes_monthly(
+        records["tickets"], records["organizations"], months, catalog.ticket_themes
+    )
+    scorecard = kpi_scorecard(months, deps, changes, incidents, support, cost, effort)
     tables = {
         "fct_deployments": deps,
         "fct_changes": changes,
@@ -1110,9 +1120,10 @@ def kpi_truth_from_records(
         "kpi_delivery_weekly": kpi_delivery_weekly(deps, changes, weeks, teams.names),
         "kpi_incidents_weekly": kpi_incidents_weekly(incidents, deps, weeks, teams.names),
         "kpi_support_monthly": support,
+        "kpi_support_themes_monthly": themes,
         "kpi_cost_to_serve_monthly": cost,
         "mart_capacity_allocation": mart_capacity_allocation(effort, catalog),
-        "kpi_scorecard": kpi_scorecard(months, deps, changes, incidents, support, cost, effort),
+        "kpi_scorecard": scorecard + theme_scorecard(themes),
         "kpi_coverage": kpi_coverage(deps, shipped, changes, incidents, merged_prs, teams),
     }
     with_completeness(tables, as_of)

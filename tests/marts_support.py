@@ -34,6 +34,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "kpi_delivery_weekly": ("week_start", "team"),
     "kpi_incidents_weekly": ("week_start", "team"),
     "kpi_support_monthly": ("month_start",),
+    "kpi_support_themes_monthly": ("month_start", "theme"),
     "kpi_cost_to_serve_monthly": ("month_start",),
     "mart_capacity_allocation": ("week_start", "team", "category"),
     "kpi_scorecard": ("month_start", "kpi"),

@@ -20,6 +20,7 @@ COMPLETE_TABLES = (
     "kpi_incidents_weekly",
     "mart_capacity_allocation",
     "kpi_support_monthly",
+    "kpi_support_themes_monthly",
     "kpi_cost_to_serve_monthly",
     "kpi_scorecard",
 )

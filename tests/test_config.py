@@ -67,3 +67,68 @@ def test_bad_catalogs_name_the_key(doc, message):
 def test_missing_catalog_file_is_named(tmp_path):
     with pytest.raises(CatalogError, match="does not exist"):
         load_catalog(tmp_path / "nope.yml")
+
+
+# --- ticket themes ----------------------------------------------------------------------
+
+
+def test_without_ticket_themes_the_one_theme_is_trust():
+    assert parse_catalog({"teams": []}).ticket_themes == {
+        "trust": ("data_mismatch", "data_quality")
+    }
+    cat = parse_catalog({"teams": [], "settings": {"trust_tags": ["wrong_numbers"]}})
+    assert cat.ticket_themes == {"trust": ("wrong_numbers",)}
+    assert cat.trust_tags == ("wrong_numbers",)
+
+
+def test_ticket_themes_keep_the_trust_theme():
+    cat = parse_catalog(
+        {
+            "teams": [],
+            "ticket_themes": {"billing": ["invoice", "Refund"], "sso_login": ["sso"]},
+            "settings": {"trust_tags": ["data_mismatch"]},
+        }
+    )
+    assert cat.ticket_themes == {
+        "trust": ("data_mismatch",),
+        "billing": ("invoice", "Refund"),  # tags are kept as written: matched exactly
+        "sso_login": ("sso",),
+    }
+    assert cat.trust_tags == ("data_mismatch",)
+
+
+def test_ticket_themes_trust_defines_the_trust_tags():
+    cat = parse_catalog({"teams": [], "ticket_themes": {"trust": ["bad_data", "stale_data"]}})
+    assert cat.trust_tags == ("bad_data", "stale_data")
+    assert cat.ticket_themes == {"trust": ("bad_data", "stale_data")}
+    # Both keys may be set when they agree.
+    same = parse_catalog(
+        {
+            "teams": [],
+            "ticket_themes": {"trust": ["stale_data", "bad_data"]},
+            "settings": {"trust_tags": ["bad_data", "stale_data"]},
+        }
+    )
+    assert set(same.trust_tags) == {"bad_data", "stale_data"}
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        (
+            {"ticket_themes": {"trust": ["bad_data"]}, "settings": {"trust_tags": ["x"]}},
+            r"ticket_themes\.trust and settings\.trust_tags",
+        ),
+        ({"ticket_themes": {"Billing": ["invoice"]}}, "ticket_themes key 'Billing'"),
+        ({"ticket_themes": {"sso-login": ["sso"]}}, "ticket_themes key 'sso-login'"),
+        ({"ticket_themes": {"billing": "invoice"}}, r"ticket_themes\.billing must be a non-empty"),
+        ({"ticket_themes": {"billing": []}}, r"ticket_themes\.billing must be a non-empty"),
+        ({"ticket_themes": {"billing": None}}, r"ticket_themes\.billing must be a non-empty"),
+        ({"ticket_themes": {"billing": ["invoice", 404]}}, r"ticket_themes\.billing has tags"),
+        ({"ticket_themes": ["billing"]}, "ticket_themes must map theme names"),
+        ({"settings": {"trust_tags": "data_quality"}}, r"settings\.trust_tags must be a non-empty"),
+    ],
+)
+def test_bad_ticket_themes_name_the_key(doc, message):
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog({"teams": [], **doc})

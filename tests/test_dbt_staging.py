@@ -987,6 +987,10 @@ EXPECTED: dict[str, tuple[str, list[tuple]]] = {
             ),
         ],
     ),
+    "stg_catalog__ticket_themes": (
+        "theme, tag",
+        [("trust", "data_mismatch"), ("trust", "data_quality")],
+    ),
     "stg_catalog__budget": (
         "team, category, target_share, is_override",
         [
@@ -1333,6 +1337,11 @@ def test_catalog_tables_apply_the_spec_defaults():
     )
     assert tables["catalog_team_services"].rows == (("web", "P91VIE2"),)
     assert tables["catalog_trust_tags"].rows == (("data_mismatch",), ("data_quality",))
+    # Without ticket_themes the one theme is trust, with the trust tags.
+    assert tables["catalog_ticket_themes"].rows == (
+        ("trust", "data_mismatch"),
+        ("trust", "data_quality"),
+    )
     assert tables["catalog_settings"].rows == (
         ("(?i)^(production|prod)$", "(?i)deploy", 24.0, 120.0, 360000001, None),
     )

@@ -666,7 +666,7 @@ def test_engineer_week_effort():
 
 def test_scorecard(small):
     rows = small["kpi_scorecard"]
-    assert len(rows) == 2 * 13
+    assert len(rows) == 2 * (13 + 1)  # the 13 headline KPIs and the trust theme's
     jan = {r["kpi"]: r for r in rows if r["month_start"] == JAN}
     feb = {r["kpi"]: r for r in rows if r["month_start"] == FEB}
     assert (
@@ -814,6 +814,52 @@ def test_completeness_follows_the_as_of_time():
     ) == datetime(2026, 2, 16, 8, 30, 15, tzinfo=UTC)
 
 
+def test_ticket_themes():
+    catalog = parse_catalog({"teams": [], "ticket_themes": {"integrations": ["api", "API_v2"]}})
+    records = scenario()
+    records["tickets"] += [
+        {
+            **records["tickets"][2],
+            "ticket_id": 4,
+            "created_at": datetime(2026, 2, 5, tzinfo=UTC),
+            "tags": ["Api", "API_v2"],  # the second tag matches exactly, the first does not
+        },
+        {
+            **records["tickets"][2],
+            "ticket_id": 5,
+            "created_at": datetime(2026, 2, 6, tzinfo=UTC),
+            "tags": ["Api", "Data_Quality"],  # no tag of any theme: case matters
+        },
+    ]
+    out = kpi_truth_from_records(catalog, records, as_of=AS_OF)
+    got = {
+        (r["month_start"], r["theme"]): (
+            r["tickets"],
+            r["active_customers"],
+            r["tickets_per_1k_customers"],
+        )
+        for r in out["kpi_support_themes_monthly"]
+    }
+    # Ticket 1 (api, data_quality) is in both themes; ticket 2 is deleted; 3 has no tags.
+    assert got == {
+        (JAN, "trust"): (1, 0, None),
+        (JAN, "integrations"): (1, 0, None),
+        (FEB, "trust"): (0, 1, 0.0),
+        (FEB, "integrations"): (1, 1, 1000.0),
+    }
+    kpis = {
+        (r["month_start"], r["kpi"]): (r["value"], r["previous_value"], r["change_pct"], r["n"])
+        for r in out["kpi_scorecard"]
+        if r["kpi"].endswith("_tickets_per_1k_customers") and r["kpi"] != "tickets_per_1k_customers"
+    }
+    assert kpis == {
+        (JAN, "trust_tickets_per_1k_customers"): (None, None, None, 1),
+        (FEB, "trust_tickets_per_1k_customers"): (0.0, None, None, 0),
+        (JAN, "integrations_tickets_per_1k_customers"): (None, None, None, 1),
+        (FEB, "integrations_tickets_per_1k_customers"): (1000.0, None, None, 1),
+    }
+
+
 @pytest.fixture(scope="module")
 def sim_truth() -> dict:
     return kpi_truth(Simulator(seed=7, scale=SMALL))
@@ -881,7 +927,15 @@ def test_simulator_truth_invariants(sim_truth):
         None,
     )
     assert jan["tickets"] > 0
-    assert len(out["kpi_scorecard"]) == 13 * len(out["kpi_support_monthly"])
+    themes = {r["theme"] for r in out["kpi_support_themes_monthly"]}
+    assert themes == {"trust", "integrations"}
+    assert len(out["kpi_scorecard"]) == (13 + 2) * len(out["kpi_support_monthly"])
+    trust = {
+        r["month_start"]: r["tickets"]
+        for r in out["kpi_support_themes_monthly"]
+        if r["theme"] == "trust"
+    }
+    assert trust == {r["month_start"]: r["trust_tickets"] for r in out["kpi_support_monthly"]}
     # rollbacks and rolled-back deployments both occur, and only among successes
     assert any(d["is_rollback"] for d in out["fct_deployments"])
     assert any(d["rolled_back"] for d in out["fct_deployments"])

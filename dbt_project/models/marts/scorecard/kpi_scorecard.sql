@@ -1,9 +1,9 @@
--- The organisation's monthly scorecard: the 13 headline KPIs, each computed over the month's
--- own events exactly as its weekly or monthly definition (percentiles over the month's
--- deployed changes, rates over the month's deployments, MTTR over the month's resolved
--- incidents, capacity shares over the weeks starting in the month), with the previous month's
--- value and the relative change (NULL for a month not yet complete). One row per month of
--- the shared monthly range and KPI.
+-- The organisation's monthly scorecard: the 13 headline KPIs and one per ticket theme, each
+-- computed over the month's own events exactly as its weekly or monthly definition
+-- (percentiles over the month's deployed changes, rates over the month's deployments, MTTR
+-- over the month's resolved incidents, capacity shares over the weeks starting in the
+-- month), with the previous month's value and the relative change (NULL for a month not yet
+-- complete). One row per month of the shared monthly range and KPI.
 with
 
 months as (
@@ -39,6 +39,12 @@ incidents as (
 support as (
 
     select * from {{ ref('kpi_support_monthly') }}
+
+),
+
+support_themes as (
+
+    select * from {{ ref('kpi_support_themes_monthly') }}
 
 ),
 
@@ -180,7 +186,8 @@ monthly_values as (
 
 ),
 
--- One row per month and KPI: (KPI column, the column counting the events behind it).
+-- One row per month and KPI: (KPI column, the column counting the events behind it), then
+-- one KPI per ticket theme, <theme>_tickets_per_1k_customers (n: the theme's tickets).
 {%- set kpis = [
     ('lead_time_p50_hours', 'changes'),
     ('lead_time_p95_hours', 'changes'),
@@ -206,8 +213,17 @@ kpi_values as (
             cast({{ n or 'null' }} as bigint) as n,
             is_complete
         from monthly_values
-        {% if not loop.last %}union all{% endif %}
+        union all
     {% endfor %}
+    select
+        support_themes.month_start,
+        support_themes.theme || '_tickets_per_1k_customers' as kpi,
+        cast(support_themes.tickets_per_1k_customers as double precision) as kpi_value,
+        cast(support_themes.tickets as bigint) as n,
+        monthly_values.is_complete
+    from support_themes
+    inner join monthly_values
+        on support_themes.month_start = monthly_values.month_start
 
 ),
 
