@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from platform_kpis.catalog import Catalog, parse_catalog
+from platform_kpis.kpis import SCORECARD_KPIS
 
 ALL = "all"
 UNASSIGNED = "unassigned"
@@ -27,21 +28,6 @@ UNCLASSIFIED = "unclassified"
 CATEGORIES = ("roadmap", "platform", "unplanned")
 ROLLBACK_WORD = re.compile("rollback", re.IGNORECASE)
 HOURS_PER_FTE_WEEK = 40.0
-SCORECARD_KPIS = (
-    "lead_time_p50_hours",
-    "lead_time_p95_hours",
-    "deployments",
-    "rollback_rate",
-    "change_failure_rate",
-    "incidents",
-    "mttr_hours",
-    "tickets_per_1k_customers",
-    "cost_per_customer",
-    "ops_cost_per_customer",
-    "roadmap_share",
-    "platform_share",
-    "unplanned_share",
-)
 COVERAGE_METRICS = (
     "deployments_compare_linked",
     "changes_deployed",
