@@ -272,4 +272,41 @@ class Org:
         if self.scale.story is not None:
             doc["ticket_themes"] = {name: list(tags) for name, tags in TICKET_THEMES.items()}
             doc["bets"] = self.scale.story.catalog_bets()
+        elif self.scale.days >= 42:
+            doc["bets"] = self.test_bets()
         return doc
+
+    def test_bets(self) -> list[dict]:
+        """Bets for the tests' histories (six weeks or more): weekly org-wide and team bets
+        judged on the data, one with too few weeks, and a monthly one still in progress."""
+        weeks = self.scale.days // 7
+        ship = (self.start + timedelta(weeks=weeks // 2, days=2)).date()
+        team = self.teams[0].name
+
+        def bet(bet_id: str, kpi: str, direction: str, **more) -> dict:
+            return {
+                "id": bet_id,
+                "constraint": f"The {kpi.replace('_', ' ')} holds the roadmap back.",
+                "bet": f"An investment aimed at {kpi.replace('_', ' ')}.",
+                "kpi": kpi,
+                "direction": direction,
+                "shipped_on": ship.isoformat(),
+                **more,
+            }
+
+        return [
+            bet("ship-more", "deployments", "up", baseline_periods=3, evaluation_periods=3),
+            bet(
+                f"{team}-incidents",
+                "incidents",
+                "down",
+                team=team,
+                baseline_periods=3,
+                evaluation_periods=weeks - weeks // 2 - 1,
+            ),
+            bet(
+                "fewer-rollbacks", "rollback_rate", "down", baseline_periods=2, evaluation_periods=2
+            ),
+            bet(f"{team}-platform-time", "platform_share", "up", team=team, baseline_periods=3),
+            bet("trust", "trust_tickets_per_1k_customers", "down", baseline_periods=1),
+        ]

@@ -48,6 +48,7 @@ TABLES = (
     "mart_capacity_allocation",
     "kpi_scorecard",
     "kpi_coverage",
+    "mart_platform_bets",
 )
 
 Record = dict[str, Any]
@@ -1069,6 +1070,7 @@ def kpi_truth_from_records(
     """Every contract table from plain records (see :func:`records_from_models`).
     ``as_of``: the data's as-of time, which decides the complete periods (None: none is)."""
     # The decision layer's truth builds on this module's helpers, hence imported here.
+    from simulator.truth_bets import mart_platform_bets
     from simulator.truth_decision import (
         kpi_support_themes_monthly,
         theme_scorecard,
@@ -1113,6 +1115,7 @@ def kpi_truth_from_records(
         "kpi_coverage": kpi_coverage(deps, shipped, changes, incidents, merged_prs, teams),
     }
     with_completeness(tables, as_of)
+    tables["mart_platform_bets"] = mart_platform_bets(catalog, tables, as_of)
     return tables
 
 
