@@ -43,6 +43,7 @@ capacity_shares as (
 
 ),
 
+-- One row per week, team and weekly KPI (the relation, then the KPI columns it holds).
 {%- set weekly = [
     ('delivery', ['lead_time_p50_hours', 'lead_time_p95_hours', 'deployments',
                   'rollback_rate', 'change_failure_rate']),

@@ -80,7 +80,7 @@ measured as (
             and windows.period = kpi_values.period
             and windows.team = kpi_values.team
             and kpi_values.period_start between windows.baseline_start and windows.evaluation_end
-            and kpi_values.period_start != windows.ship_period_start
+            and windows.ship_period_start != kpi_values.period_start
     where kpi_values.kpi_value is not null and kpi_values.is_complete
 
 ),
@@ -124,14 +124,15 @@ compared as (
         windows.*,
         sides.before_value,
         sides.after_value,
-        sides.after_value - sides.before_value as change,
+        sides.after_value - sides.before_value as change,  -- noqa: RF04
         coalesce(sides.n_before, 0) as n_before,
         coalesce(sides.n_after, 0) as n_after,
         case
             when sides.n_before >= 2 and sides.n_after >= 2
                 then sqrt(
-                    sides.variance_before / sides.n_before + sides.variance_after / sides.n_after
-                )
+                        sides.variance_before / sides.n_before
+                        + sides.variance_after / sides.n_after
+                    )
         end as standard_error,
         first_periods.first_period_with_data,
         case
