@@ -24,26 +24,16 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from platform_kpis.catalog import Bet, Catalog
+from platform_kpis.kpis import SCORECARD_KPIS, weekly_mart
 from simulator.truth import ALL, CATEGORIES, Record, change_pct
 from simulator.truth_decision import month_is_complete, week_is_complete
-
-DELIVERY_KPIS = (
-    "lead_time_p50_hours",
-    "lead_time_p95_hours",
-    "deployments",
-    "rollback_rate",
-    "change_failure_rate",
-)
-INCIDENT_KPIS = ("incidents", "mttr_hours")
 
 
 def weekly_values(tables: dict[str, list[Record]]) -> dict[tuple[str, str, date], Record]:
     """(kpi, team, week_start) -> {value, is_complete} from the weekly tables."""
     out: dict[tuple[str, str, date], Record] = {}
-    for table, kpis in (
-        ("kpi_delivery_weekly", DELIVERY_KPIS),
-        ("kpi_incidents_weekly", INCIDENT_KPIS),
-    ):
+    for table in ("kpi_delivery_weekly", "kpi_incidents_weekly"):
+        kpis = [kpi for kpi in SCORECARD_KPIS if weekly_mart(kpi) == table]
         for r in tables[table]:
             for kpi in kpis:
                 out[(kpi, r["team"], r["week_start"])] = {
