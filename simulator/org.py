@@ -288,7 +288,7 @@ class Org:
         month = self.start.date().replace(day=1)
         monthly_ship = (month + timedelta(days=62)).replace(day=10)
         team = self.teams[0].name
-        baseline = min(3, mid)
+        baseline = max(1, min(3, mid))
         evaluation = max(1, weeks - mid - 1)
 
         def bet(bet_id: str, kpi: str, direction: str, shipped_on: date, **more) -> dict:
@@ -325,7 +325,7 @@ class Org:
                 "incidents",
                 "down",
                 ship,
-                baseline_periods=min(2, mid),
+                baseline_periods=max(1, min(2, mid)),
                 evaluation_periods=2,
             ),
             bet(
