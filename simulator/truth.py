@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from platform_kpis.catalog import Catalog, parse_catalog
+from platform_kpis.kpis import SCORECARD_KPIS
 
 ALL = "all"
 UNASSIGNED = "unassigned"
@@ -27,21 +28,6 @@ UNCLASSIFIED = "unclassified"
 CATEGORIES = ("roadmap", "platform", "unplanned")
 ROLLBACK_WORD = re.compile("rollback", re.IGNORECASE)
 HOURS_PER_FTE_WEEK = 40.0
-SCORECARD_KPIS = (
-    "lead_time_p50_hours",
-    "lead_time_p95_hours",
-    "deployments",
-    "rollback_rate",
-    "change_failure_rate",
-    "incidents",
-    "mttr_hours",
-    "tickets_per_1k_customers",
-    "cost_per_customer",
-    "ops_cost_per_customer",
-    "roadmap_share",
-    "platform_share",
-    "unplanned_share",
-)
 COVERAGE_METRICS = (
     "deployments_compare_linked",
     "changes_deployed",
@@ -62,6 +48,7 @@ TABLES = (
     "mart_capacity_allocation",
     "kpi_scorecard",
     "kpi_coverage",
+    "mart_platform_bets",
 )
 
 Record = dict[str, Any]
@@ -1083,6 +1070,7 @@ def kpi_truth_from_records(
     """Every contract table from plain records (see :func:`records_from_models`).
     ``as_of``: the data's as-of time, which decides the complete periods (None: none is)."""
     # The decision layer's truth builds on this module's helpers, hence imported here.
+    from simulator.truth_bets import mart_platform_bets
     from simulator.truth_decision import (
         kpi_support_themes_monthly,
         theme_scorecard,
@@ -1127,6 +1115,7 @@ def kpi_truth_from_records(
         "kpi_coverage": kpi_coverage(deps, shipped, changes, incidents, merged_prs, teams),
     }
     with_completeness(tables, as_of)
+    tables["mart_platform_bets"] = mart_platform_bets(catalog, tables, as_of)
     return tables
 
 
