@@ -52,9 +52,17 @@ The package, by seam: :mod:`.entities` (the dataclasses and shared constants),
 """
 
 from simulator.github.entities import (
+    API_URL,
+    CATEGORY_LABELS,
+    DEPLOY_BOT,
+    DOCS,
+    LABEL_COLORS,
+    MERGE_BOT,
     SETTLED_STATES,
+    STATUS_ORDER,
     STATUS_STATES,
     TABLES,
+    WEB_URL,
     Commit,
     Comparison,
     Deployment,
@@ -68,9 +76,17 @@ from simulator.github.model import GitHubModel
 from simulator.github.service import GitHubService
 
 __all__ = [
+    "API_URL",
+    "CATEGORY_LABELS",
+    "DEPLOY_BOT",
+    "DOCS",
+    "LABEL_COLORS",
+    "MERGE_BOT",
     "SETTLED_STATES",
+    "STATUS_ORDER",
     "STATUS_STATES",
     "TABLES",
+    "WEB_URL",
     "Commit",
     "Comparison",
     "Deployment",

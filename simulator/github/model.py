@@ -35,8 +35,6 @@ from simulator.github.entities import (
 from simulator.github.render import GitHubRendering
 from simulator.org import Org, Person
 
-# --- the model ---------------------------------------------------------------------------
-
 
 class GitHubModel(DeploymentGeneration, GitHubRendering):
     """The organisation's GitHub: repositories with their whole generated history."""

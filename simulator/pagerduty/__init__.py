@@ -50,16 +50,25 @@ generation and views as of a time), :mod:`.render` (the JSON PagerDuty returns) 
 """
 
 from simulator.pagerduty.entities import (
+    ACK_TIMEOUT,
+    API,
+    KINDS,
+    WEB,
     Incident,
     LogEntry,
     PDService,
     PDTeam,
     PDUser,
+    iso,
 )
 from simulator.pagerduty.model import PagerDutyModel
 from simulator.pagerduty.service import PagerDutyService
 
 __all__ = [
+    "ACK_TIMEOUT",
+    "API",
+    "KINDS",
+    "WEB",
     "Incident",
     "LogEntry",
     "PDService",
@@ -67,4 +76,5 @@ __all__ = [
     "PDUser",
     "PagerDutyModel",
     "PagerDutyService",
+    "iso",
 ]

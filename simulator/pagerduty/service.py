@@ -15,9 +15,7 @@ from typing import Any
 from simulator.clock import SimClock
 from simulator.credentials import PAGERDUTY_TOKEN
 from simulator.faults import FaultInjector
-from simulator.pagerduty.entities import (
-    _entry_order,
-)
+from simulator.pagerduty.entities import _entry_order
 from simulator.pagerduty.model import PagerDutyModel
 from simulator.server import Request, Response, Service, WindowLimiter
 

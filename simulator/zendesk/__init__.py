@@ -39,12 +39,26 @@ The package, by seam: :mod:`.account` (ids, vocabulary and time helpers), :mod:`
 :mod:`.model` (the generation and export orders) and :mod:`.service` (the exports over HTTP).
 """
 
-from simulator.zendesk.account import business_minutes
+from simulator.zendesk.account import (
+    ACCOUNT_URL,
+    ESCALATED_FIELD_ID,
+    HOLD_BACK_SECONDS,
+    METRIC_ID_BASE,
+    PRODUCT_FIELD_ID,
+    STATUSES,
+    business_minutes,
+)
 from simulator.zendesk.entities import Organization, Ticket, TicketEvent
 from simulator.zendesk.model import ZendeskModel
 from simulator.zendesk.service import ZendeskService, decode_cursor, encode_cursor
 
 __all__ = [
+    "ACCOUNT_URL",
+    "ESCALATED_FIELD_ID",
+    "HOLD_BACK_SECONDS",
+    "METRIC_ID_BASE",
+    "PRODUCT_FIELD_ID",
+    "STATUSES",
     "Organization",
     "Ticket",
     "TicketEvent",

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from simulator.zendesk.account import (
-    METRIC_ID_BASE,
-)
+from simulator.zendesk.account import METRIC_ID_BASE
 from simulator.zendesk.render import OrganizationRecord, TicketRecord
 
 # --- organizations -----------------------------------------------------------------------

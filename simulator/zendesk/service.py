@@ -18,12 +18,8 @@ from simulator.clock import SimClock
 from simulator.credentials import ZENDESK_TOKEN, zendesk_basic
 from simulator.faults import FaultInjector
 from simulator.server import Request, Response, Service, WindowLimiter
-from simulator.zendesk.account import (
-    HOLD_BACK_SECONDS,
-)
-from simulator.zendesk.entities import (
-    Ticket,
-)
+from simulator.zendesk.account import HOLD_BACK_SECONDS
+from simulator.zendesk.entities import Ticket
 from simulator.zendesk.model import ZendeskModel
 
 # --- cursors -----------------------------------------------------------------------------
