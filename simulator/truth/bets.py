@@ -1,5 +1,5 @@
 """The ground truth of the bets ledger (``mart_platform_bets``), read from the weekly and
-monthly tables :mod:`simulator.truth` computes.
+monthly tables the other modules of :mod:`simulator.truth` compute.
 
 Readings:
 
@@ -25,8 +25,9 @@ from datetime import date, datetime, timedelta
 
 from platform_kpis.catalog import Bet, Catalog
 from platform_kpis.kpis import SCORECARD_KPIS, weekly_mart
-from simulator.truth import ALL, CATEGORIES, Record, change_pct
-from simulator.truth_decision import month_is_complete, week_is_complete
+from simulator.truth.as_of import month_is_complete, week_is_complete
+from simulator.truth.common import ALL, CATEGORIES, Record
+from simulator.truth.scorecard import change_pct
 
 
 def weekly_values(tables: dict[str, list[Record]]) -> dict[tuple[str, str, date], Record]:
