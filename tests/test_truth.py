@@ -1,4 +1,4 @@
-"""The KPI ground truth (simulator/truth.py): its tricky rules on small hand-made records,
+"""The KPI ground truth (simulator/truth/): its tricky rules on small hand-made records,
 with every expected figure written out, and invariants on a real simulated organisation."""
 
 from __future__ import annotations
