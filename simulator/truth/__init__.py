@@ -106,7 +106,6 @@ from simulator.truth.incidents import (
     responder_first_acks,
 )
 from simulator.truth.scorecard import (
-    COVERAGE_METRICS,
     capacity_share,
     change_pct,
     coverage_row,
@@ -266,7 +265,6 @@ def kpi_truth(
 __all__ = [
     "ALL",
     "CATEGORIES",
-    "COVERAGE_METRICS",
     "HOURS_PER_FTE_WEEK",
     "MONTHLY_TABLES",
     "ROLLBACK_WORD",
