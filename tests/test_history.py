@@ -23,7 +23,7 @@ from platform_kpis.catalog_tables import dbt_env
 from simulator.app import Simulator
 from simulator.org import Scale
 from simulator.truth import kpi_truth
-from simulator.truth_history import kpi_restatements
+from simulator.truth.history import kpi_restatements
 from simulator.zendesk import TicketEvent
 from tests.marts_support import DBT_DIR, environment
 from tests.pipeline_support import materialized, pipeline_env, run_nightly
@@ -57,7 +57,7 @@ RESTATEMENT_COLUMNS = "month_start, kpi, first_published_at, first_value, curren
 
 def check_restatements(rows: list[tuple], first_at, truth_first, truth_second) -> None:
     """The restatements published are those of the simulator's truth at the two nights
-    (simulator/truth_history.py); among them MONTH's MTTR and tickets per 1K customers."""
+    (simulator/truth/history.py); among them MONTH's MTTR and tickets per 1K customers."""
     got = {(month, kpi): tuple(rest) for month, kpi, *rest in rows}
     want = {
         (r["month_start"], r["kpi"]): (

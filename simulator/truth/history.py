@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from simulator.truth import Record
+from simulator.truth.common import Record
 
 TOLERANCE = 1e-9
 
