@@ -15,6 +15,7 @@ from simulator.truth.common import ALL, CATEGORIES, UNCLASSIFIED, Record, Teams,
 from simulator.truth.delivery import delivery_figures
 from simulator.truth.incidents import incident_figures
 
+
 def change_pct(value: float | None, previous: float | None) -> float | None:
     if value is None or previous is None or previous == 0:
         return None
