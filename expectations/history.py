@@ -159,7 +159,12 @@ def new_publication(
         high_water_marks=json.dumps(marks, sort_keys=True),
         gate_results=json.dumps(
             {
-                c.check: {"passed": c.passed, "severity": c.severity, "failed": c.failed}
+                # A passed check's severity says nothing: keep it for failures only.
+                c.check: {
+                    "passed": c.passed,
+                    "severity": None if c.passed else c.severity,
+                    "failed": c.failed,
+                }
                 for c in checks
             },
             sort_keys=True,

@@ -294,6 +294,10 @@ def test_publish_order_never_records_what_was_not_published(tmp_path, monkeypatc
     assert history_ids() == listed() == [first.publication_id]
     row = warehouse(tmp_path, "select as_of, warnings, warning_count from history.publications")
     assert row == [(at, "[WARN, published] x", 1)]
+    gate = warehouse(tmp_path, "select gate_results from history.publications")[0][0]
+    assert json.loads(gate) == {
+        "expectations_fct_tickets": {"passed": False, "severity": "WARN", "failed": 1}
+    }
 
     # Killed before the swap: the old file stays, history is unchanged, the snapshots orphaned.
     yesterday = pub.read_bytes()
