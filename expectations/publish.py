@@ -5,6 +5,9 @@ closed, then moved over it with an atomic rename. A BI tool that has the old fil
 reading it; one that opens the path afterwards gets the new file; nobody sees half of one.
 Postgres: the marts are copied into a fresh schema which replaces ``marts`` in one
 transaction, and the read-only BI role is granted SELECT on it (and nothing else).
+
+With a :class:`~expectations.history.Publication`, each publish also appends to the history
+(``expectations.history``) and publishes ``publications`` beside the marts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,17 @@ import re
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+
+from expectations.history import (
+    HISTORY_SCHEMA,
+    INSERT_PUBLICATION,
+    PUBLICATIONS_TABLE,
+    PUBLISHED_COLUMNS,
+    Publication,
+    ensure_history_duckdb,
+    ensure_history_postgres,
+    snapshot_statements,
+)
 
 PUBLISHED_SCHEMA = "marts"
 # Not "marts.duckdb": DuckDB names a file's catalog after it, and "marts.kpi_x" would then be
@@ -33,12 +47,35 @@ def _ident(name: str) -> str:
 
 
 def publish_duckdb(
-    warehouse: Path, build_schema: str, tables: Sequence[str], published: Path
+    warehouse: Path,
+    build_schema: str,
+    tables: Sequence[str],
+    published: Path,
+    publication: Publication | None = None,
 ) -> Path:
     """Copy ``build_schema.<table>`` of the warehouse file into ``published`` (schema
-    ``marts``), replacing it atomically. Returns the published path."""
+    ``marts``), replacing it atomically. Returns the published path.
+
+    With ``publication``, the writes go in this order, so that a publish killed at any point
+    never leaves history naming a publication BI tools did not get: (1) the snapshots, in one
+    transaction (orphans until step 3: readers join them to ``publications``); (2) the new
+    published file, its ``publications`` table listing history's rows plus this one, swapped
+    in by rename; (3) this publication's row in history. Killed between (2) and (3), the
+    published file names a publication history lacks: the next publish adopts it first."""
     import duckdb
 
+    build = _ident(build_schema)
+    if publication is not None:
+        con = duckdb.connect(str(warehouse))
+        try:
+            ensure_history_duckdb(con)
+            _adopt_published(con, published)
+            con.execute("begin")
+            for statement in snapshot_statements(build, publication.publication_id, "to_json(t)"):
+                con.execute(statement)
+            con.execute("commit")
+        finally:
+            con.close()
     published.parent.mkdir(parents=True, exist_ok=True)
     # The temporary file's stem becomes its catalog name: keep it unique and unambiguous.
     catalog = f"pk_publish_{uuid.uuid4().hex}"
@@ -51,8 +88,16 @@ def publish_duckdb(
             for table in tables:
                 t = _ident(table)
                 con.execute(
-                    f"create table {catalog}.{PUBLISHED_SCHEMA}.{t} as "
-                    f"select * from wh.{_ident(build_schema)}.{t}"
+                    f"create table {catalog}.{PUBLISHED_SCHEMA}.{t} as select * from wh.{build}.{t}"
+                )
+            if publication is not None:
+                columns = ", ".join(PUBLISHED_COLUMNS)
+                con.execute(
+                    f"create table {catalog}.{PUBLISHED_SCHEMA}.{PUBLICATIONS_TABLE} as "
+                    f"select {columns} from wh.{HISTORY_SCHEMA}.publications union all "
+                    "select ?::text, ?::timestamptz, ?::timestamptz, ?::text, ?::integer "
+                    "order by published_at",
+                    list(publication.row()[: len(PUBLISHED_COLUMNS)]),
                 )
             con.execute("detach wh")
             con.execute("checkpoint")
@@ -64,14 +109,51 @@ def publish_duckdb(
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
+    if publication is not None:
+        con = duckdb.connect(str(warehouse))
+        try:
+            marks = ", ".join(["?"] * len(publication.row()))
+            con.execute(INSERT_PUBLICATION.format(marks=marks), list(publication.row()))
+        finally:
+            con.close()
     return published
 
 
+def _adopt_published(con, published: Path) -> None:
+    """Record in history the publications the published file lists but history lacks (a
+    publish killed after its rename, before its history row): they did reach BI tools."""
+    if not published.exists():
+        return
+    con.execute(f"attach '{published}' as pub (read_only)")
+    try:
+        listed = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_catalog = 'pub' and table_schema = ? and table_name = ?",
+            [PUBLISHED_SCHEMA, PUBLICATIONS_TABLE],
+        ).fetchone()[0]
+        if listed:
+            con.execute(
+                f"insert into {HISTORY_SCHEMA}.publications "
+                "select publication_id, published_at, as_of, warnings, warning_count, "
+                "'{}', '{}' "
+                f"from pub.{PUBLISHED_SCHEMA}.{PUBLICATIONS_TABLE} "
+                "where publication_id not in "
+                f"(select publication_id from {HISTORY_SCHEMA}.publications)"
+            )
+    finally:
+        con.execute("detach pub")
+
+
 def publish_postgres(
-    dsn: str, build_schema: str, tables: Sequence[str], bi_role: str | None = None
+    dsn: str,
+    build_schema: str,
+    tables: Sequence[str],
+    bi_role: str | None = None,
+    publication: Publication | None = None,
 ) -> None:
     """Copy the build schema's tables into a new schema and swap it in as ``marts`` in one
-    transaction; the BI role may read ``marts`` and nothing else."""
+    transaction; the BI role may read ``marts`` and nothing else. With ``publication``, the
+    history rows go in the same transaction: all of it happens, or none of it."""
     import psycopg
 
     build = _ident(build_schema)
@@ -79,10 +161,23 @@ def publish_postgres(
     old = f"marts_old_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn) as con:
         with con.cursor() as cur:
+            if publication is not None:
+                ensure_history_postgres(cur)
+                json_row = "row_to_json(t)::text"
+                for statement in snapshot_statements(build, publication.publication_id, json_row):
+                    cur.execute(statement)
+                marks = ", ".join(["%s"] * len(publication.row()))
+                cur.execute(INSERT_PUBLICATION.format(marks=marks), publication.row())
             cur.execute(f"create schema {staged}")
             for table in tables:
                 t = _ident(table)
                 cur.execute(f"create table {staged}.{t} as select * from {build}.{t}")
+            if publication is not None:
+                cur.execute(
+                    f"create table {staged}.{PUBLICATIONS_TABLE} as "
+                    f"select {', '.join(PUBLISHED_COLUMNS)} "
+                    f"from {HISTORY_SCHEMA}.publications order by published_at"
+                )
             cur.execute(
                 "select 1 from information_schema.schemata where schema_name = %s",
                 [PUBLISHED_SCHEMA],

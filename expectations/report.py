@@ -71,3 +71,9 @@ def report(results: Iterable[SuiteResult], keys_of: dict[str, list[str]] | None 
         (f for r in results for f in r.failures), key=lambda f: (not f.blocking, f.table)
     )
     return "\n".join(line for f in failures for line in failure_lines(f, keys_of.get(f.suite)))
+
+
+def warning_lines(results: Iterable[SuiteResult]) -> list[str]:
+    """One line per warn-level finding (table, suite, expectation, rows affected; no example
+    keys): what a publication records as its warnings."""
+    return [failure_lines(f)[0] for r in results for f in r.failures if not f.blocking]

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.gate import parameters, validate_duckdb, validate_postgres
+from expectations.history import CheckOutcome, Publication, new_publication, sync_status_rows
 from expectations.publish import (
     PUBLISHED_SCHEMA,
     ensure_bi_role,
@@ -21,7 +22,7 @@ from expectations.publish import (
     publish_postgres,
     published_path,
 )
-from expectations.report import report
+from expectations.report import report, warning_lines
 from expectations.settings import GateSettings, with_environment
 from orchestration.resources import Warehouse
 
@@ -41,10 +42,13 @@ MARTS = (
     "kpi_coverage",
     "mart_platform_bets",
     "pipeline_sync_status",
+    "kpi_restatements",
 )
 DEFAULT_BI_ROLE = "platform_kpis_bi"
 # The check metadata entry holding the gate's operator text (read by the CLI and monitoring).
 REPORT_KEY = "report"
+# The check metadata entry listing its warn-level findings, one line each (kept by history).
+WARNINGS_KEY = "warnings"
 
 
 def mart_key(table: str) -> dg.AssetKey:
@@ -116,10 +120,49 @@ def build_check(table: str) -> dg.AssetChecksDefinition:
                     "\n".join(f"- {f.describe()}" for f in failures) or "none"
                 ),
                 REPORT_KEY: dg.MetadataValue.text(report(results)),
+                WARNINGS_KEY: dg.MetadataValue.json(warning_lines(results)),
             },
         )
 
     return _check
+
+
+def run_checks(context: dg.AssetExecutionContext) -> list[CheckOutcome]:
+    """The gate checks this run evaluated, as plain outcomes for the publication record."""
+    from orchestration.monitoring import run_check_evaluations
+
+    outcomes = []
+    for evaluation in run_check_evaluations(context.instance, context.run_id):
+        if REPORT_KEY not in evaluation.metadata:
+            continue  # not a gate check (dbt tests, freshness)
+        warnings = evaluation.metadata.get(WARNINGS_KEY)
+        outcomes.append(
+            CheckOutcome(
+                check=evaluation.check_name,
+                passed=evaluation.passed,
+                severity=evaluation.severity.value,
+                failed=int(evaluation.metadata["failed"].value),
+                warnings=tuple(warnings.value) if warnings else (),
+            )
+        )
+    return outcomes
+
+
+def this_publication(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Publication:
+    if warehouse.target == "duckdb":
+        import duckdb
+
+        con = duckdb.connect(str(Path(warehouse.home) / "warehouse.duckdb"), read_only=True)
+        try:
+            status = sync_status_rows(con, BUILD_SCHEMA)
+        finally:
+            con.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(warehouse.pg_dsn) as con:
+            status = sync_status_rows(con, BUILD_SCHEMA)
+    return new_publication(status, run_checks(context))
 
 
 @dg.asset(
@@ -132,21 +175,39 @@ def build_check(table: str) -> dg.AssetChecksDefinition:
 def published_marts(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    publication = this_publication(context, warehouse)
     if warehouse.target == "duckdb":
         path = publish_duckdb(
             Path(warehouse.home) / "warehouse.duckdb",
             BUILD_SCHEMA,
             MARTS,
             published_path(warehouse.home),
+            publication,
         )
         where = str(path)
     else:
         role = os.environ.get("PLATFORM_KPIS_BI_ROLE", DEFAULT_BI_ROLE)
         ensure_bi_role(warehouse.pg_dsn, role)
-        publish_postgres(warehouse.pg_dsn, BUILD_SCHEMA, MARTS, bi_role=role)
+        publish_postgres(
+            warehouse.pg_dsn, BUILD_SCHEMA, MARTS, bi_role=role, publication=publication
+        )
         where = f"postgres schema {PUBLISHED_SCHEMA} (role {role})"
-    context.log.info("published %d marts to %s", len(MARTS), where)
-    return dg.MaterializeResult(metadata={"published_to": where, "tables": list(MARTS)})
+    context.log.info(
+        "published %d marts to %s as publication %s (%d warnings)",
+        len(MARTS),
+        where,
+        publication.publication_id,
+        publication.warning_count,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "published_to": where,
+            "tables": list(MARTS),
+            "publication_id": publication.publication_id,
+            "as_of": str(publication.as_of),
+            "warnings": publication.warning_count,
+        }
+    )
 
 
 def gate_checks() -> list[dg.AssetChecksDefinition]:

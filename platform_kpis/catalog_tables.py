@@ -284,7 +284,9 @@ def _write_postgres(tables: Sequence[CatalogTable], dsn: str) -> None:
 def ensure_raw_layer(
     *, target: str, home: Path | str | None = None, dsn: str | None = None
 ) -> None:
-    """Create every raw file, schema and table dbt reads that does not exist yet (empty)."""
+    """Create every raw file, schema and table dbt reads that does not exist yet (empty),
+    and the publication history (a dbt source the publish step writes)."""
+    from expectations.history import ensure_history
     from extractors import rawstore
 
     for source, tables in RAW_TABLES.items():
@@ -298,6 +300,7 @@ def ensure_raw_layer(
         with store:
             for table in tables:
                 store._ensure(table)  # the raw store's own DDL, so both agree on the shape
+    ensure_history(target=target, home=home, dsn=dsn)
 
 
 def dbt_env(

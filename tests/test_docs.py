@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from expectations.history import PUBLISHED_COLUMNS
 from orchestration.publish_assets import MARTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,17 +19,7 @@ KPIS_DOC = REPO_ROOT / "docs" / "kpis.md"
 MODELS_DIR = REPO_ROOT / "dbt_project" / "models"
 
 # Published tables the publish step writes itself (no dbt model), with their columns.
-NON_DBT_TABLES = {
-    "publications": ("publication_id", "published_at", "as_of", "warnings"),
-    "kpi_restatements": (
-        "month_start",
-        "kpi",
-        "first_published_at",
-        "first_value",
-        "current_value",
-        "change",
-    ),
-}
+NON_DBT_TABLES = {"publications": PUBLISHED_COLUMNS}
 # Decision-layer (v2) marts documented ahead of their dbt models: their columns are checked
 # as soon as a model YAML declares them, whether or not they are in MARTS yet.
 V2_DBT_TABLES = ("kpi_support_themes_monthly", "mart_platform_bets")

@@ -43,6 +43,7 @@ def test_every_contract_table_has_a_suite():
         "kpi_scorecard",
         "kpi_coverage",
         "pipeline_sync_status",
+        "kpi_restatements",
     } <= tables
     for name, doc in suites().items():
         assert doc["meta"]["keys"], name

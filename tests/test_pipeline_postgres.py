@@ -8,6 +8,7 @@ import shutil
 import dagster as dg
 import pytest
 
+from expectations.history import PUBLICATIONS_TABLE
 from orchestration.publish_assets import MARTS
 from platform_kpis.config import REPO_ROOT
 from reporting.render import report_path
@@ -49,7 +50,7 @@ def test_nightly_on_postgres_storage_and_warehouse(pg_dsn, tmp_path):
 
     bi_dsn = pg_dsn.replace("postgres@", "pk_bi_e2e@", 1)
     with psycopg.connect(bi_dsn, autocommit=True) as bi:
-        for table in MARTS:  # every published mart
+        for table in (*MARTS, PUBLICATIONS_TABLE):  # every published table
             assert bi.execute(f"select count(*) from marts.{table}").fetchone()[0] >= 0
         for forbidden in (
             "raw_github.pull_requests",
