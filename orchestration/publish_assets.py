@@ -24,6 +24,7 @@ from expectations.publish import (
 from expectations.report import report
 from expectations.settings import GateSettings, with_environment
 from orchestration.resources import Warehouse
+from platform_kpis.console import REPORT_KEY
 
 BUILD_SCHEMA = "marts_build"
 MARTS = (
@@ -42,8 +43,6 @@ MARTS = (
     "pipeline_sync_status",
 )
 DEFAULT_BI_ROLE = "platform_kpis_bi"
-# The check metadata entry holding the gate's operator text (read by the CLI and monitoring).
-REPORT_KEY = "report"
 
 
 def mart_key(table: str) -> dg.AssetKey:
