@@ -30,8 +30,8 @@ from platform_kpis.last_run import dagster_home, last_run
 # values replace the API ones, and these are dropped so the demo cannot read a real catalog
 # or write simulated rows into a real warehouse.
 PRODUCTION_ONLY = ("PLATFORM_KPIS_PG_DSN", "PLATFORM_KPIS_HISTORY_START", CATALOG_VARIABLE)
-# The code location's one name (pyproject's [tool.dagster]), in the UI as in production.
-LOCATION_NAME = "platform_kpis"
+# Names the code location as pyproject's [tool.dagster] does, in the UI as in production.
+WORKSPACE = REPO_ROOT / "workspace.yaml"
 # How long `ui` waits for Dagster to stop its children before killing what is left.
 UI_STOP_GRACE = 8.0
 
@@ -208,19 +208,6 @@ def run_report() -> int:
     return 0
 
 
-def _workspace(home: Path) -> Path:
-    """A workspace naming the code location as pyproject's [tool.dagster] does."""
-    path = home / "workspace.yaml"
-    path.write_text(
-        "load_from:\n"
-        "  - python_module:\n"
-        "      module_name: orchestration.definitions\n"
-        f"      location_name: {LOCATION_NAME}\n"
-        f"      working_directory: {REPO_ROOT}\n"
-    )
-    return path
-
-
 def run_ui(seed: int) -> int:
     """`dagster dev` against the simulator. Dagster runs in its own process group; Ctrl-C or
     SIGTERM here is passed on as the interrupt Dagster shuts down on, and whatever of its
@@ -231,14 +218,12 @@ def run_ui(seed: int) -> int:
         "warehouse in the environment are ignored",
         flush=True,
     )
-    home = _use_dagster_home(Settings.from_env())
+    _use_dagster_home(Settings.from_env())
     with simulator_environment(seed) as where:
         port = os.environ.get("DAGSTER_PORT", "3000")
         print(f"Dagster UI on http://127.0.0.1:{port} (APIs: {where})", flush=True)
         cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", port]
-        proc = subprocess.Popen(
-            [*cmd, "-w", str(_workspace(home))], cwd=REPO_ROOT, start_new_session=True
-        )
+        proc = subprocess.Popen([*cmd, "-w", str(WORKSPACE)], cwd=REPO_ROOT, start_new_session=True)
         stopping: list[int] = []
 
         def stop(signum: int, _frame) -> None:

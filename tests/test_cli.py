@@ -17,6 +17,7 @@ import time
 import duckdb
 import pytest
 import requests
+import yaml
 
 from platform_kpis import cli
 from platform_kpis.catalog import parse_catalog
@@ -306,6 +307,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def test_one_code_location_name_everywhere():
+    import tomllib
+
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["dagster"]
+    workspace = yaml.safe_load(cli.WORKSPACE.read_text())["load_from"]
+    assert workspace == [
+        {
+            "python_module": {
+                "module_name": pyproject["module_name"],
+                "location_name": pyproject["code_location_name"],
+                "working_directory": ".",
+            }
+        }
+    ]
+
+
 LOCATIONS = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
 
 
@@ -354,11 +371,12 @@ def test_tasks_ui_stops_every_child_on_sigterm(tmp_path):
         # dagster dev, its webserver, daemon and code server
         assert len(seen) >= 4, seen
         proc.send_signal(signal.SIGTERM)
-        stop = time.monotonic() + 15
-        while time.monotonic() < stop and any(_alive(p) for p in seen):
-            time.sleep(0.5)
+        sent = time.monotonic()
+        while time.monotonic() < sent + 15 and any(_alive(p) for p in seen):
+            time.sleep(0.2)
         left = [p for p in seen if _alive(p)]
         assert not left, f"still running 15 s after SIGTERM: {left}"
+        print(f"\nui: {len(seen)} processes stopped {time.monotonic() - sent:.1f} s after SIGTERM")
         proc.wait(timeout=5)
     finally:
         for p in seen:
