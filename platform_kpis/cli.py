@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from platform_kpis import console
+from platform_kpis import console, demo_home
 from platform_kpis.config import REPO_ROOT, Settings
 from platform_kpis.credentials import CATALOG_VARIABLE, missing_credentials
 from platform_kpis.last_run import dagster_home, last_run
@@ -37,23 +38,31 @@ UI_STOP_GRACE = 8.0
 
 
 @contextlib.contextmanager
-def simulator_environment(seed: int, scale=None) -> Iterator[str]:
-    """Start the simulator and point the environment at it, restoring the environment after.
+def simulator_environment(seed: int, end: date | None = None, scale=None) -> Iterator[str]:
+    """Start the simulator, its history ending on ``end`` (default: today, UTC), and point the
+    environment at it, restoring the environment after.
 
     Whatever credentials, catalog or warehouse the environment names are replaced: a demo
     never reads a real API or writes to a real warehouse."""
     from simulator.app import Simulator
-    from simulator.org import DEMO_SCALE
+    from simulator.org import DEMO_SCALE, ending_on
 
+    scale, start = ending_on(scale or DEMO_SCALE, end or datetime.now(UTC).date())
     saved = dict(os.environ)
     try:
         for name in PRODUCTION_ONLY:
             os.environ.pop(name, None)
         os.environ["PLATFORM_KPIS_TARGET"] = "duckdb"
-        with Simulator(seed=seed, scale=scale or DEMO_SCALE) as sim:
+        history = {"seed": str(seed), "start": start.isoformat(), "scale": repr(scale)}
+        if demo_home.prepare_for_demo(Settings.from_env().home, history):
+            print("the simulated history changed since the last demo: its data starts afresh")
+        with Simulator(seed=seed, scale=scale, start=start) as sim:
             os.environ.update(sim.env())
             os.environ[CATALOG_VARIABLE] = str(demo_catalog_with_billing(sim))
-            yield f"the bundled simulator (seed {seed}) at {sim.base_urls['github']} and friends"
+            yield (
+                f"the bundled simulator (seed {seed}, history {sim.org.start:%Y-%m-%d} to "
+                f"{sim.org.now0:%Y-%m-%d}) at {sim.base_urls['github']} and friends"
+            )
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -83,15 +92,15 @@ def _use_dagster_home(settings: Settings) -> Path:
     return home
 
 
-def run_demo(seed: int, scale=None) -> int:
+def run_demo(seed: int, end: date | None = None, scale=None) -> int:
     """The nightly job against the simulator. ``scale`` (tests) shrinks the organisation."""
     print(
         "demo: the nightly job against the bundled simulator; credentials, catalog and "
         "warehouse in the environment are ignored (`platform-kpis run` reads the real APIs)",
         flush=True,
     )
-    _use_dagster_home(Settings.from_env())
-    with simulator_environment(seed, scale) as where:
+    with simulator_environment(seed, end, scale) as where:
+        _use_dagster_home(Settings.from_env())
         print(f"APIs: {where}", flush=True)
         return run_nightly()
 
@@ -101,7 +110,11 @@ def run_production() -> int:
     variable the catalog's sources need is set (no request is made otherwise)."""
     from platform_kpis.catalog import CatalogError, load_catalog
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # the target or its DSN, named
+        print(f"platform-kpis run: {exc}", file=sys.stderr)
+        return 2
     if settings.catalog_path is None:
         print(
             f"platform-kpis run: set {CATALOG_VARIABLE} to your catalog "
@@ -123,6 +136,7 @@ def run_production() -> int:
             file=sys.stderr,
         )
         return 2
+    demo_home.check_not_demo(settings.home)
     _use_dagster_home(settings)
     print(
         f"run: the nightly job against the APIs the environment names "
@@ -208,7 +222,7 @@ def run_report() -> int:
     return 0
 
 
-def run_ui(seed: int) -> int:
+def run_ui(seed: int, end: date | None = None) -> int:
     """`dagster dev` against the simulator. Dagster runs in its own process group; Ctrl-C or
     SIGTERM here is passed on as the interrupt Dagster shuts down on, and whatever of its
     group is still alive after a grace period is killed, so no code server, webserver or
@@ -218,8 +232,8 @@ def run_ui(seed: int) -> int:
         "warehouse in the environment are ignored",
         flush=True,
     )
-    _use_dagster_home(Settings.from_env())
-    with simulator_environment(seed) as where:
+    with simulator_environment(seed, end) as where:
+        _use_dagster_home(Settings.from_env())
         port = os.environ.get("DAGSTER_PORT", "3000")
         print(f"Dagster UI on http://127.0.0.1:{port} (APIs: {where})", flush=True)
         cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", port]
@@ -253,18 +267,31 @@ def _kill_group(pgid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from simulator.org import DEMO_SCALE, fixed_end
+
     ap = argparse.ArgumentParser(prog="platform-kpis", description=__doc__.split("\n\n")[1])
     ap.add_argument("command", choices=["demo", "run", "status", "ui", "report"])
     ap.add_argument("--seed", type=int, default=1, help="simulator seed (demo and ui)")
+    ap.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the day the simulated history ends (demo and ui; default: today, UTC); "
+        f"{fixed_end(DEMO_SCALE)} is the demo catalog's history, for reproducible runs",
+    )
     args = ap.parse_args(argv)
     commands = {
-        "demo": lambda: run_demo(args.seed),
+        "demo": lambda: run_demo(args.seed, args.date),
         "run": run_production,
         "status": run_status,
-        "ui": lambda: run_ui(args.seed),
+        "ui": lambda: run_ui(args.seed, args.date),
         "report": run_report,
     }
-    return commands[args.command]()
+    try:
+        return commands[args.command]()
+    except demo_home.HomeInUse as exc:
+        print(f"platform-kpis {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -104,13 +104,20 @@ def print_sync_table(settings: Settings) -> None:
 SCORECARD_SQL = """
     select month_start, kpi, value, previous_value, change_pct, n
     from marts.kpi_scorecard
-    where month_start = (
-        -- The latest month is tonight's partial one: show the last complete month.
-        select coalesce(max(month_start) filter (
-            where month_start < (select max(month_start) from marts.kpi_scorecard)),
-            max(month_start))
-        from marts.kpi_scorecard)
+    where month_start = (select {last_complete} from marts.kpi_scorecard)
     order by kpi"""
+LAST_COMPLETE = "max(month_start) filter (where is_complete)"
+# A publication from before is_complete: the latest month is taken as tonight's partial one.
+LAST_COMPLETE_BEFORE_V2 = """coalesce(max(month_start) filter (
+    where month_start < (select max(month_start) from marts.kpi_scorecard)), max(month_start))"""
+HAS_IS_COMPLETE = """
+    select count(*) from information_schema.columns
+    where table_schema = 'marts' and table_name = 'kpi_scorecard' and column_name = 'is_complete'"""
+
+
+def _scorecard_sql(con) -> str:
+    v2 = con.execute(HAS_IS_COMPLETE).fetchone()[0]
+    return SCORECARD_SQL.format(last_complete=LAST_COMPLETE if v2 else LAST_COMPLETE_BEFORE_V2)
 
 
 def _scorecard_rows(settings: Settings) -> tuple[list[tuple] | None, str]:
@@ -120,7 +127,7 @@ def _scorecard_rows(settings: Settings) -> tuple[list[tuple] | None, str]:
 
         with psycopg.connect(settings.pg_dsn.reveal()) as con:
             exists = con.execute("select to_regclass('marts.kpi_scorecard')").fetchone()[0]
-            rows = con.execute(SCORECARD_SQL).fetchall() if exists else None
+            rows = con.execute(_scorecard_sql(con)).fetchall() if exists else None
         return rows, "schema marts of PLATFORM_KPIS_PG_DSN"
     import duckdb
 
@@ -131,7 +138,7 @@ def _scorecard_rows(settings: Settings) -> tuple[list[tuple] | None, str]:
         return None, str(path)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute(SCORECARD_SQL).fetchall(), f"{path} (schema marts)"
+        return con.execute(_scorecard_sql(con)).fetchall(), f"{path} (schema marts)"
     finally:
         con.close()
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 
 from simulator.clock import SimClock
 from simulator.faults import FaultInjector
-from simulator.org import Org, Scale
+from simulator.org import EPOCH, Org, Scale
 from simulator.server import Request, Response, ServedService, WindowLimiter
 
 GITHUB_TOKEN = "sim-github-token"
@@ -39,13 +40,14 @@ class Simulator:
         fault_rate: float = 0.0,
         timeout_delay: float = 3.0,
         host: str = "127.0.0.1",
+        start: datetime = EPOCH,
     ):
         from simulator.github import GitHubModel, GitHubService
         from simulator.pagerduty import PagerDutyModel, PagerDutyService
         from simulator.zendesk import ZendeskModel, ZendeskService
 
         self.seed = seed
-        self.org = Org.generate(seed, scale)
+        self.org = Org.generate(seed, scale, start)
         self.clock = SimClock(self.org.now0)
         limits = rate_limits or RateLimits()
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -23,7 +24,7 @@ from platform_kpis import cli
 from platform_kpis.catalog import parse_catalog
 from platform_kpis.config import DEMO_CATALOG, REPO_ROOT
 from platform_kpis.credentials import missing_credentials
-from simulator.org import Org, Scale
+from simulator.org import DEMO_SCALE, EPOCH, Org, Scale, ending_on, fixed_end
 
 SCALE = Scale(teams=2, repos_per_team=1, members_per_team=3, days=35, customers=10)
 SEED = 4
@@ -143,6 +144,51 @@ def test_run_without_a_catalog_names_the_variable(listener, tmp_path):
     assert listener.connections == 0
 
 
+# --- the demo's clock --------------------------------------------------------------------
+
+
+def test_the_fixed_date_is_the_bundled_history():
+    assert fixed_end(DEMO_SCALE) == date(2026, 8, 3)
+    assert ending_on(DEMO_SCALE, fixed_end(DEMO_SCALE)) == (DEMO_SCALE, EPOCH)
+    org = Org.generate(1, *ending_on(DEMO_SCALE, date(2026, 8, 3)))
+    assert org.catalog() == yaml.safe_load(DEMO_CATALOG.read_text())
+
+
+@pytest.mark.parametrize("end", [date(2026, 12, 1), date(2027, 3, 7), date(2026, 2, 20)])
+def test_a_dated_history_moves_by_whole_weeks_and_ends_on_its_day(end):
+    scale, start = ending_on(DEMO_SCALE, end)
+    shift = start - EPOCH
+    assert shift.days % 7 == 0 and start.weekday() == 0  # still a Monday: ISO weeks line up
+    org = Org.generate(1, scale, start)
+    assert org.now0 == datetime(end.year, end.month, end.day, tzinfo=UTC)
+    assert 0 <= scale.days - DEMO_SCALE.days < 7
+    bets = {b["id"]: b["shipped_on"] for b in org.catalog()["bets"]}
+    fixed = {b["id"]: b["shipped_on"] for b in Org.generate(1, DEMO_SCALE).catalog()["bets"]}
+    assert bets == {k: v + shift for k, v in fixed.items()}
+    assert all(bets[k].weekday() == fixed[k].weekday() for k in bets)
+
+
+def test_a_shifted_organisation_is_the_fixed_one_moved_in_time():
+    from simulator.github import GitHubModel
+    from simulator.pagerduty import PagerDutyModel
+
+    shift = timedelta(weeks=47)
+    fixed, moved = Org.generate(SEED, SCALE), Org.generate(SEED, SCALE, EPOCH + shift)
+
+    def pulls(org, by):
+        return [
+            (n, p.number, p.created_at - by)
+            for n, r in GitHubModel(org).repos.items()
+            for p in r.pulls
+        ]
+
+    def incidents(org, by):
+        return [(i.id, i.created_at - by) for i in PagerDutyModel(org).incidents]
+
+    assert pulls(moved, shift) == pulls(fixed, timedelta(0))
+    assert incidents(moved, shift) == incidents(fixed, timedelta(0))
+
+
 # --- demo with real-looking credentials, then status -----------------------------------
 
 
@@ -187,8 +233,11 @@ def test_demo_uses_the_simulator_whatever_the_environment_holds(demo):
     assert demo["code"] == 0, out
     first = out.splitlines()[0]
     assert first.startswith("demo:") and "bundled simulator" in first
-    simulator_url = re.search(r"simulator \(seed \d+\) at (http://127\.0\.0\.1:\d+)", out)
+    simulator_url = re.search(
+        r"simulator \(seed \d+, history [\d-]+ to [\d-]+\) at (http://127\.0\.0\.1:\d+)", out
+    )
     assert simulator_url and simulator_url.group(1) != demo["env"]["GITHUB_API_URL"]
+    today = datetime.now(UTC).date()
     # Nothing reached the URLs or the warehouse the environment named...
     assert demo["connections"] == 0
     # ...and the raw layer (DuckDB, not the Postgres DSN) holds the simulator's organisation.
@@ -199,9 +248,13 @@ def test_demo_uses_the_simulator_whatever_the_environment_holds(demo):
         synced = con.execute(
             "select count(*) from pipeline_sync_status where status = 'success' and requests > 0"
         ).fetchone()[0]
-    assert repos == set(Org.generate(SEED, SCALE).repos)
+    assert repos == set(Org.generate(SEED, *ending_on(SCALE, today)).repos)
     assert synced > 0
     assert re.search(r"^github/pull_requests\s+success\s+[1-9]", out, re.M)
+    # The history ends today (UTC): the scorecard is of the last complete month, last month.
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    assert f"to {today:%Y-%m-%d}) at http://127.0.0.1:" in out
+    assert f"\nscorecard, {last_month:%B %Y} (org-wide, the last complete month)" in out
     # The user's environment is left as it was.
     assert demo["env_after"] == {**demo["env_after"], **demo["env"]}
     for value in CREDENTIALS.values():
@@ -387,3 +440,38 @@ def test_tasks_ui_stops_every_child_on_sigterm(tmp_path):
         log.close()
     first = (tmp_path / "ui.log").read_text().splitlines()[0]
     assert first.startswith("ui:") and "bundled simulator" in first
+
+
+# --- the demo's data and a production run's never mix -------------------------------------
+
+
+def test_a_demo_of_another_history_starts_afresh(tmp_path):
+    from platform_kpis import demo_home
+
+    first = {"seed": "1", "start": "2026-05-04T00:00:00+00:00", "scale": "Scale()"}
+    assert not demo_home.prepare_for_demo(tmp_path, first)
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "github.duckdb").write_bytes(b"x")
+    (tmp_path / "published").mkdir()
+    (tmp_path / "dagster").mkdir()
+    assert not demo_home.prepare_for_demo(tmp_path, first)  # same history: data kept
+    assert (tmp_path / "raw" / "github.duckdb").exists()
+    assert demo_home.prepare_for_demo(tmp_path, {**first, "start": "2026-05-11T00:00:00+00:00"})
+    assert not (tmp_path / "raw").exists() and not (tmp_path / "published").exists()
+    assert (tmp_path / "dagster").exists()  # the run history stays
+
+
+def test_demo_and_run_refuse_each_others_home(tmp_path, listener):
+    (tmp_path / "raw").mkdir()  # a production run's raw layer
+    done, _ = _run_command({"PLATFORM_KPIS_HOME": str(tmp_path)}, "demo")
+    assert done.returncode == 2 and "holds data no demo wrote" in done.stderr
+    assert (tmp_path / "raw").exists() and not (tmp_path / "demo_history.json").exists()
+    (tmp_path / "demo_history.json").write_text("{}")
+    env = {
+        **real_looking_env(listener),
+        "PLATFORM_KPIS_CATALOG": str(DEMO_CATALOG),
+        "PLATFORM_KPIS_HOME": str(tmp_path),
+    }
+    done, _ = _run_command(env, "run")
+    assert done.returncode == 2 and "demo's simulated data" in done.stderr
+    assert listener.connections == 0
