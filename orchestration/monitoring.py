@@ -12,6 +12,8 @@ from pathlib import Path
 import dagster as dg
 import requests
 
+from platform_kpis.console import findings, gate_text
+
 # The nightly run plus slack: a raw asset older than this is stale.
 RAW_FRESHNESS = timedelta(hours=26)
 
@@ -28,11 +30,7 @@ def raw_freshness_checks(raw_assets: list[dg.AssetsDefinition]):
 
 def gate_report(evaluations: Iterable[dg.AssetCheckEvaluation]) -> str:
     """The gate's text for every failed expectation check of a run (blocking ones first)."""
-    from orchestration.publish_assets import REPORT_KEY
-
-    failed = [e for e in evaluations if not e.passed and REPORT_KEY in e.metadata]
-    failed.sort(key=lambda e: e.severity != dg.AssetCheckSeverity.ERROR)
-    return "\n".join(e.metadata[REPORT_KEY].value for e in failed if e.metadata[REPORT_KEY].value)
+    return gate_text(findings(evaluations))
 
 
 def run_check_evaluations(

@@ -25,6 +25,7 @@ from expectations.publish import (
 from expectations.report import report, warning_lines
 from expectations.settings import GateSettings, with_environment
 from orchestration.resources import Warehouse
+from platform_kpis.console import REPORT_KEY
 
 BUILD_SCHEMA = "marts_build"
 MARTS = (
@@ -45,8 +46,6 @@ MARTS = (
     "kpi_restatements",
 )
 DEFAULT_BI_ROLE = "platform_kpis_bi"
-# The check metadata entry holding the gate's operator text (read by the CLI and monitoring).
-REPORT_KEY = "report"
 # The check metadata entry listing its warn-level findings, one line each (kept by history).
 WARNINGS_KEY = "warnings"
 

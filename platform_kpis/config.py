@@ -69,8 +69,3 @@ class Settings:
             target=target,
             pg_dsn=Secret(env.get("PLATFORM_KPIS_PG_DSN")),
         )
-
-    @property
-    def uses_simulator(self) -> bool:
-        """No credential of any source is set: the demo runs against the simulator."""
-        return not (self.github_token or self.pagerduty_api_token or self.zendesk_api_token)

@@ -11,16 +11,11 @@ from pathlib import Path
 
 import jinja2
 
-from reporting import bets, capacity, health, scorecard, trends
+from reporting import bets, capacity, health, report_path, scorecard, trends
 from reporting.marts import Publication, open_publication
 
-REPORT_FILE = "platform_kpis_report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "Platform KPIs"
-
-
-def report_path(home: str | Path) -> Path:
-    return Path(home) / "reports" / REPORT_FILE
 
 
 @dataclass

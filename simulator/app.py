@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from simulator.clock import SimClock
 from simulator.credentials import (  # noqa: F401  (zendesk_basic: re-exported for callers)
@@ -13,7 +14,7 @@ from simulator.credentials import (  # noqa: F401  (zendesk_basic: re-exported f
     zendesk_basic,
 )
 from simulator.faults import FaultInjector
-from simulator.org import Org, Scale
+from simulator.org import EPOCH, Org, Scale
 from simulator.server import Request, Response, ServedService, WindowLimiter
 
 
@@ -36,13 +37,14 @@ class Simulator:
         fault_rate: float = 0.0,
         timeout_delay: float = 3.0,
         host: str = "127.0.0.1",
+        start: datetime = EPOCH,
     ):
         from simulator.github import GitHubModel, GitHubService
         from simulator.pagerduty import PagerDutyModel, PagerDutyService
         from simulator.zendesk import ZendeskModel, ZendeskService
 
         self.seed = seed
-        self.org = Org.generate(seed, scale)
+        self.org = Org.generate(seed, scale, start)
         self.clock = SimClock(self.org.now0)
         limits = rate_limits or RateLimits()
 

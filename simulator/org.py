@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from simulator.story import TICKET_THEMES, TRUST_TAGS, Story
@@ -104,6 +104,25 @@ DEMO_SCALE = Scale(
 )
 
 
+def fixed_end(scale: Scale) -> date:
+    """The day the fixed history (from ``EPOCH``) ends: the demo catalog's."""
+    return (EPOCH + timedelta(days=scale.days)).date()
+
+
+def ending_on(scale: Scale, end: date) -> tuple[Scale, datetime]:
+    """The scale and start of an organisation whose history ends at 00:00 UTC of ``end``.
+
+    The start moves from ``EPOCH`` by whole weeks, so it is still a Monday and weekdays and
+    ISO weeks line up as in the fixed history; the story's ship dates move with it, and the
+    history grows by the 0-6 days between the last whole week and ``end``. The end of the
+    fixed history (``EPOCH`` + ``scale.days``) gives back ``scale`` and ``EPOCH`` unchanged."""
+    end_at = datetime(end.year, end.month, end.day, tzinfo=UTC)
+    weeks = (end_at - EPOCH - timedelta(days=scale.days)).days // 7
+    start = EPOCH + timedelta(weeks=weeks)
+    story = scale.story.shifted(timedelta(weeks=weeks)) if scale.story else None
+    return replace(scale, days=(end_at - start).days, story=story), start
+
+
 @dataclass(frozen=True)
 class Person:
     login: str
@@ -166,7 +185,7 @@ class Org:
         return random.Random(int.from_bytes(digest[:8], "big"))
 
     @classmethod
-    def generate(cls, seed: int = 1, scale: Scale | None = None) -> Org:
+    def generate(cls, seed: int = 1, scale: Scale | None = None, start: datetime = EPOCH) -> Org:
         scale = scale or Scale()
         rng = random.Random(seed)
         names = [
@@ -215,6 +234,7 @@ class Org:
             outsiders=outsiders,
             unmapped_services=["PSUNMAPPED"],
             workflow_repos=workflow_repos,
+            start=start,
             budget_overrides=overrides,
         )
 

@@ -21,7 +21,7 @@ ground truth, so ``simulator.truth`` stays an independent reading of the served 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 TRUST_TAGS = ("data_mismatch", "data_quality")
 ENTERPRISE_BLOCKER_TAGS = ("sso", "permissions", "audit_log")
@@ -47,6 +47,10 @@ class Story:
     deploy_safety: date
     reconciliation: date
     access_controls: date
+
+    def shifted(self, by: timedelta) -> Story:
+        """The same story, every ship date moved by ``by`` (whole days)."""
+        return Story(self.deploy_safety + by, self.reconciliation + by, self.access_controls + by)
 
     @staticmethod
     def _since(day: date, at: datetime) -> bool:

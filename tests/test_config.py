@@ -16,12 +16,10 @@ def test_secrets_never_print():
     s = Settings.from_env({"GITHUB_TOKEN": "ghp_realtokenvalue", "PAGERDUTY_API_TOKEN": "pd-1"})
     assert "ghp_realtokenvalue" not in repr(s) and "pd-1" not in repr(s)
     assert s.github_token.reveal() == "ghp_realtokenvalue"
-    assert not s.uses_simulator
 
 
-def test_defaults_without_credentials_use_the_simulator():
+def test_defaults():
     s = Settings.from_env({})
-    assert s.uses_simulator
     assert s.github_api_url == "https://api.github.com"
     assert s.target == "duckdb"
 

@@ -47,8 +47,8 @@ def dagster_dev(tmp_path_factory):
             "-m",
             "dagster",
             "dev",
-            "-m",
-            "orchestration.definitions",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -149,7 +149,7 @@ def test_ui_shows_the_asset_graph(dagster_dev, tmp_path):
             "publish",
             "catalog",
         )
-        groups = "/locations/orchestration.definitions/asset-groups/{}/lineage"
+        groups = "/locations/platform_kpis/asset-groups/{}/lineage"
         for group, asset in (
             ("raw", "pull_requests"),
             ("marts_build", "fct_deployments"),
