@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     elif command == "simulator":
         cmd = [str(PY), "-m", "simulator", *rest]
     else:
-        cmd = [str(PY), "-m", "platform_kpis.cli", command, *rest]
+        cmd = [str(PY), "-m", "commandline.main", command, *rest]
     # Replace this process, so Ctrl-C and SIGTERM reach the command itself (`ui` passes them
     # on to every Dagster process) and nothing is left waiting in between.
     os.chdir(ROOT)

@@ -29,15 +29,15 @@ from extractors.http import RetryPolicy  # noqa: E402
 from extractors.rawstore import SOURCES, open_store  # noqa: E402
 from extractors.sources import sync_source  # noqa: E402
 from platform_kpis.catalog import parse_catalog  # noqa: E402
-from platform_kpis.catalog_tables import (  # noqa: E402
+from platform_kpis.config import Settings  # noqa: E402
+from simulator.app import Simulator  # noqa: E402
+from simulator.org import Scale  # noqa: E402
+from warehouse.catalog_tables import (  # noqa: E402
     RAW_TABLES,
     dbt_env,
     ensure_raw_layer,
     write_catalog,
 )
-from platform_kpis.config import Settings  # noqa: E402
-from simulator.app import Simulator  # noqa: E402
-from simulator.org import Scale  # noqa: E402
 
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_max=0.05, timeout=(2.0, 1.5))

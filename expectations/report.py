@@ -5,9 +5,32 @@ the failure summary and the webhook."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from expectations.gate import Failure, SuiteResult, suites
+
+# The check metadata entries the gate writes: its operator text (read back by the command line
+# and the run-failure sensor) and its warn-level findings, one line each (kept by history).
+REPORT_KEY = "report"
+WARNINGS_KEY = "warnings"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One asset check's outcome; ``text`` is the gate's operator report (empty for checks
+    that are not expectation suites)."""
+
+    passed: bool
+    blocking: bool
+    text: str = ""
+
+
+def gate_text(findings: list[Finding]) -> str:
+    """Every failed expectation's report, blocking ones first."""
+    failed = sorted((f for f in findings if not f.passed and f.text), key=lambda f: not f.blocking)
+    return "\n".join(f.text for f in failed)
+
 
 # What to do about an error, by kind of expectation (a "tune" hint in the suite comes first).
 _FIX = {

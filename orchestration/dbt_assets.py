@@ -31,8 +31,8 @@ from dagster_dbt import (
 )
 
 from orchestration.resources import Warehouse
-from platform_kpis.billing import load_billing
-from platform_kpis.catalog_tables import (
+from warehouse.billing import load_billing
+from warehouse.catalog_tables import (
     CATALOG_TABLE_NAMES,
     dbt_env,
     ensure_raw_layer,

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from platform_kpis.console import findings, gate_text
+from expectations.report import REPORT_KEY, Finding, gate_text
 
 # The nightly run plus slack: a raw asset older than this is stale.
 RAW_FRESHNESS = timedelta(hours=26)
@@ -26,6 +26,18 @@ def raw_freshness_checks(raw_assets: list[dg.AssetsDefinition]):
         freshness_checks=checks, default_status=dg.DefaultSensorStatus.RUNNING
     )
     return checks, sensor
+
+
+def findings(evaluations) -> list[Finding]:
+    """The gate's findings in Dagster's ``AssetCheckEvaluation``s."""
+    return [
+        Finding(
+            passed=e.passed,
+            blocking=e.severity == dg.AssetCheckSeverity.ERROR,
+            text=getattr(e.metadata.get(REPORT_KEY), "value", "") or "",
+        )
+        for e in evaluations
+    ]
 
 
 def gate_report(evaluations: Iterable[dg.AssetCheckEvaluation]) -> str:

@@ -22,10 +22,9 @@ from expectations.publish import (
     publish_postgres,
     published_path,
 )
-from expectations.report import report, warning_lines
+from expectations.report import REPORT_KEY, WARNINGS_KEY, report, warning_lines
 from expectations.settings import GateSettings, with_environment
 from orchestration.resources import Warehouse
-from platform_kpis.console import REPORT_KEY
 
 BUILD_SCHEMA = "marts_build"
 MARTS = (
@@ -46,8 +45,6 @@ MARTS = (
     "kpi_restatements",
 )
 DEFAULT_BI_ROLE = "platform_kpis_bi"
-# The check metadata entry listing its warn-level findings, one line each (kept by history).
-WARNINGS_KEY = "warnings"
 
 
 def mart_key(table: str) -> dg.AssetKey:

@@ -15,12 +15,12 @@ from typing import Any
 from extractors.rawstore import SOURCES, open_store
 from extractors.sources import sync_source
 from platform_kpis.catalog import parse_catalog
-from platform_kpis.catalog_tables import dbt_env, ensure_raw_layer, write_catalog
 from platform_kpis.config import Settings
 from simulator.app import Simulator
 from simulator.org import Scale
 from simulator.truth import kpi_truth
 from tests.conftest import FAST_RETRY
+from warehouse.catalog_tables import dbt_env, ensure_raw_layer, write_catalog
 
 BUILD_SCHEMA = "marts_build"
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"

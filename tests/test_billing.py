@@ -13,14 +13,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from platform_kpis.billing import BillingExportError, load_billing
 from platform_kpis.catalog import Catalog, CatalogError, parse_catalog
-from platform_kpis.catalog_tables import dbt_env
 from simulator.billing import FOCUS_COLUMNS, billing_rows, write_billing_csv
 from simulator.org import Org, Scale
 from simulator.truth import kpi_truth
 from tests.conftest import SMALL
 from tests.marts_support import build_marts, diff_table, read_table, run_dbt
+from warehouse.billing import BillingExportError, load_billing
+from warehouse.catalog_tables import dbt_env
 
 ORG = Org.generate(7, SMALL)
 

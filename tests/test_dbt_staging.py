@@ -25,7 +25,7 @@ from extractors.rawstore import (
     duckdb_path,
 )
 from platform_kpis.catalog import parse_catalog
-from platform_kpis.catalog_tables import (
+from warehouse.catalog_tables import (
     CATALOG_TABLE_NAMES,
     RAW_TABLES,
     catalog_tables,

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 import yaml
 
+from commandline.main import print_gate
 from expectations.publish import published_path
-from platform_kpis.cli import print_gate
 from simulator.app import Simulator
 from simulator.org import Scale
 from tests.pipeline_support import check_results, materialized, pipeline_env, run_nightly

@@ -19,7 +19,6 @@ from expectations.history import SNAPSHOT_MARTS, CheckOutcome, Publication, new_
 from expectations.publish import publish_duckdb, publish_postgres
 from orchestration.dbt_assets import dbt_executable
 from orchestration.publish_assets import published_path
-from platform_kpis.catalog_tables import dbt_env
 from simulator.app import Simulator
 from simulator.org import Scale
 from simulator.truth import kpi_truth
@@ -27,6 +26,7 @@ from simulator.truth.history import kpi_restatements
 from simulator.zendesk import TicketEvent
 from tests.marts_support import DBT_DIR, environment
 from tests.pipeline_support import materialized, pipeline_env, run_nightly
+from warehouse.catalog_tables import dbt_env
 
 # 63 days from 2026-01-05: the first night (2026-03-09) publishes February complete (the
 # organisation's customers arrive from February 1), and the simulator's incident opened ten

@@ -19,7 +19,6 @@ import pytest
 from extractors.rawstore import SOURCES, duckdb_path, open_store
 from extractors.sources import sync_source
 from platform_kpis.catalog import parse_catalog
-from platform_kpis.catalog_tables import dbt_env, ensure_raw_layer, write_catalog
 from platform_kpis.config import Settings
 from simulator.app import Simulator
 from simulator.org import Scale
@@ -32,6 +31,7 @@ from tests.marts_support import (
     diff_table,
     read_table,
 )
+from warehouse.catalog_tables import dbt_env, ensure_raw_layer, write_catalog
 
 SCALE = Scale(teams=2, repos_per_team=2, members_per_team=3, days=28, customers=12)
 SEED = 7

@@ -10,9 +10,9 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
+from commandline.main import print_gate
 from orchestration.monitoring import run_failure_summary
 from orchestration.publish_assets import published_path
-from platform_kpis.cli import print_gate
 from platform_kpis.config import REPO_ROOT
 from simulator.app import Simulator
 from simulator.org import Scale

@@ -12,8 +12,8 @@ import socket
 import duckdb
 import pytest
 
+from commandline import main as cli
 from orchestration.publish_assets import published_path
-from platform_kpis import cli
 from reporting.render import report_path
 from simulator.app import Simulator
 from simulator.org import Scale

@@ -1,4 +1,4 @@
--- The billing export's charges (FinOps FOCUS), as loaded by platform_kpis/billing.py; no rows
+-- The billing export's charges (FinOps FOCUS), as loaded by warehouse/billing.py; no rows
 -- when no export is configured or the loader has not run.
 with
 

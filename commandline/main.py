@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from platform_kpis import console, demo_home
+from commandline import console
+from commandline.last_run import dagster_home, last_run
+from platform_kpis import demo_home
 from platform_kpis.config import REPO_ROOT, Settings
 from platform_kpis.credentials import CATALOG_VARIABLE, missing_credentials
-from platform_kpis.last_run import dagster_home, last_run
 
 # Variables of a production run that must not reach a simulator run: the simulator's own
 # values replace the API ones, and these are dropped so the demo cannot read a real catalog
@@ -179,12 +180,14 @@ def print_gate(result) -> None:
     table, rows affected, example keys and what to do; warnings too."""
     import dagster as dg
 
+    from orchestration.monitoring import findings
+
     evaluations = [
         e.event_specific_data
         for e in result.all_events
         if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
     ]
-    console.print_gate(console.findings(evaluations))
+    console.print_gate(findings(evaluations))
 
 
 def run_status() -> int:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_kpis.catalog import BillingSettings, Catalog
-from platform_kpis.catalog_tables import CATALOG_SCHEMA, warehouse_path
+from warehouse.catalog_tables import CATALOG_SCHEMA, warehouse_path
 
 CHARGES_TABLE = "billing_charges"
 STATUS_TABLE = "billing_export_status"

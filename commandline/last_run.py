@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from expectations.report import REPORT_KEY, Finding
 from platform_kpis.config import Settings
-from platform_kpis.console import REPORT_KEY, Finding, findings
 
 JOB = "nightly"
 STORAGE_KEYS = ("storage", "run_storage", "event_log_storage")
@@ -103,6 +103,8 @@ def _finding(evaluation: dict) -> Finding:
 
 def _through_dagster(home: Path) -> LastRun | None:
     import dagster as dg
+
+    from orchestration.monitoring import findings
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         records = instance.get_run_records(dg.RunsFilter(job_name=JOB), limit=1)

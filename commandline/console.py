@@ -4,43 +4,8 @@ never Dagster, so ``status`` stays fast."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from expectations.report import Finding, gate_text
 from platform_kpis.config import Settings
-
-# The asset-check metadata entry holding the gate's operator text (written by the gate's checks
-# in orchestration.publish_assets, read back here and by the run-failure sensor).
-REPORT_KEY = "report"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One asset check's outcome; ``text`` is the gate's operator report (empty for checks
-    that are not expectation suites)."""
-
-    passed: bool
-    blocking: bool
-    text: str = ""
-
-
-def findings(evaluations) -> list[Finding]:
-    """Findings from Dagster's ``AssetCheckEvaluation``s (Dagster is imported only here)."""
-    import dagster as dg
-
-    return [
-        Finding(
-            passed=e.passed,
-            blocking=e.severity == dg.AssetCheckSeverity.ERROR,
-            text=getattr(e.metadata.get(REPORT_KEY), "value", "") or "",
-        )
-        for e in evaluations
-    ]
-
-
-def gate_text(findings: list[Finding]) -> str:
-    """Every failed expectation's report, blocking ones first."""
-    failed = sorted((f for f in findings if not f.passed and f.text), key=lambda f: not f.blocking)
-    return "\n".join(f.text for f in failed)
 
 
 def print_gate(findings: list[Finding]) -> None:
