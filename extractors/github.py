@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import copy
 import email.utils
-import logging
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -62,8 +61,9 @@ from extractors.base import (
 from extractors.errors import ExtractError, NotFoundError, RecordError
 from extractors.http import HttpClient, RetryPolicy, header_float
 from platform_kpis.config import Settings
+from platform_kpis.redact import logger
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 SOURCE = "github"
 CREDENTIAL = "GITHUB_TOKEN"

@@ -70,6 +70,11 @@ def run_demo(seed: int) -> int:
         result = defs.resolve_job_def("nightly").execute_in_process(
             run_config=quiet, instance=dg.DagsterInstance.get(), raise_on_error=False
         )
+        # A failed run's summary file and webhook, as the daemon's run-failure sensor writes.
+        if not result.success:
+            from orchestration.monitoring import report_run_failure
+
+            report_run_failure(dg.DagsterInstance.get(), result.dagster_run)
         print_summary(Settings.from_env())
         print_gate(result)
         print("nightly job:", "succeeded" if result.success else "FAILED")
