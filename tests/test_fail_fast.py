@@ -4,6 +4,8 @@ CLI too, leaves a failure summary."""
 
 from __future__ import annotations
 
+import sys
+
 import dagster as dg
 import pytest
 
@@ -56,9 +58,12 @@ def failed_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
 
 
 def test_a_refused_credential_fails_the_cli_run_in_seconds_with_a_summary(
-    gateway, tmp_path, capsys
+    gateway, tmp_path, capsys, monkeypatch
 ):
     from platform_kpis.cli import run_demo
+
+    # The CLI imports the code location, which reads the environment once: build it anew.
+    monkeypatch.delitem(sys.modules, "orchestration.definitions", raising=False)
 
     env = {
         **gateway.env(),
