@@ -168,3 +168,20 @@ def test_transient_errors_keep_the_step_retries(gateway, tmp_path, monkeypatch):
     )
     assert not result.success and retries(instance, result.run_id) == []
     assert "403 Forbidden" in failed_steps(instance, result.run_id)["raw_github"]
+
+
+def test_an_unreachable_warehouse_fails_fast(gateway, tmp_path):
+    from orchestration.raw_assets import build_source_asset
+
+    dsn = "postgresql://kpis:Wr0ngPassw0rd@127.0.0.1:5432/platform_kpis_no_such_database"
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [build_source_asset("github")],
+        resources=_resources(gateway, tmp_path, target="postgres", pg_dsn=dsn),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert retries(instance, result.run_id) == []
+    message = failed_steps(instance, result.run_id)["raw_github"]
+    assert "OperationalError" in message and "Wr0ngPassw0rd" not in message
