@@ -39,6 +39,7 @@ MARTS = (
     "mart_capacity_allocation",
     "kpi_scorecard",
     "kpi_coverage",
+    "mart_platform_bets",
     "pipeline_sync_status",
 )
 DEFAULT_BI_ROLE = "platform_kpis_bi"

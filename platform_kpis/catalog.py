@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from expectations.settings import GateSettings, parse_gate_settings
+from platform_kpis.bets import Bet, BetError, parse_bets
 
 CATEGORIES = ("roadmap", "platform", "unplanned")
 DEFAULT_BUDGET = {"roadmap": 0.70, "platform": 0.20, "unplanned": 0.10}
@@ -78,6 +79,7 @@ class Catalog:
     # is reported in with the rates that convert other billing currencies into it.
     gate: GateSettings = field(default_factory=GateSettings)
     billing: BillingSettings | None = None
+    bets: tuple[Bet, ...] = ()
 
     @property
     def repos(self) -> list[str]:
@@ -189,7 +191,15 @@ def parse_catalog(doc: dict) -> Catalog:
         billing_export=s.get("billing_export"),
         gate=_gate(s),
         billing=_billing(s.get("billing")),
+        bets=_bets(doc.get("bets"), tuple(t.name for t in teams), tuple(themes)),
     )
+
+
+def _bets(raw: Any, teams: tuple[str, ...], themes: tuple[str, ...]) -> tuple[Bet, ...]:
+    try:
+        return parse_bets(raw, teams, themes)
+    except BetError as exc:
+        raise CatalogError(f"catalog: {exc}") from None
 
 
 def _gate(s: dict) -> GateSettings:

@@ -45,6 +45,7 @@ _TYPES = {
         "bigint": "bigint",
         "integer": "integer",
         "boolean": "boolean",
+        "date": "date",
     },
     "postgres": {
         "text": "text",
@@ -52,6 +53,7 @@ _TYPES = {
         "bigint": "bigint",
         "integer": "integer",
         "boolean": "boolean",
+        "date": "date",
     },
 }
 
@@ -164,6 +166,36 @@ def catalog_tables(catalog: Catalog) -> list[CatalogTable]:
             "catalog_ticket_themes",
             (("theme", "text"), ("tag", "text")),
             tuple((theme, tag) for theme, tags in catalog.ticket_themes.items() for tag in tags),
+        ),
+        CatalogTable(
+            "catalog_bets",
+            (
+                ("bet_id", "text"),
+                ("team", "text"),
+                ("kpi", "text"),
+                ("period", "text"),
+                ("direction", "text"),
+                ("shipped_on", "date"),
+                ("baseline_periods", "integer"),
+                ("evaluation_periods", "integer"),
+                ("constraint_text", "text"),
+                ("bet_text", "text"),
+            ),
+            tuple(
+                (
+                    b.id,
+                    b.team,
+                    b.kpi,
+                    b.period,
+                    b.direction,
+                    b.shipped_on,
+                    b.baseline_periods,
+                    b.evaluation_periods,
+                    b.constraint,
+                    b.bet,
+                )
+                for b in catalog.bets
+            ),
         ),
     ]
 

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from simulator.clock import SimClock
+from simulator.credentials import (  # noqa: F401  (zendesk_basic: re-exported for callers)
+    GITHUB_TOKEN,
+    PAGERDUTY_TOKEN,
+    ZENDESK_EMAIL,
+    ZENDESK_TOKEN,
+    zendesk_basic,
+)
 from simulator.faults import FaultInjector
 from simulator.org import Org, Scale
 from simulator.server import Request, Response, ServedService, WindowLimiter
-
-GITHUB_TOKEN = "sim-github-token"
-PAGERDUTY_TOKEN = "sim-pagerduty-token"
-ZENDESK_EMAIL = "sim-agent@acme.example"
-ZENDESK_TOKEN = "sim-zendesk-token"
-
-
-def zendesk_basic(email: str = ZENDESK_EMAIL, token: str = ZENDESK_TOKEN) -> str:
-    return "Basic " + base64.b64encode(f"{email}/token:{token}".encode()).decode()
 
 
 @dataclass(frozen=True)

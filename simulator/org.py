@@ -272,4 +272,72 @@ class Org:
         if self.scale.story is not None:
             doc["ticket_themes"] = {name: list(tags) for name, tags in TICKET_THEMES.items()}
             doc["bets"] = self.scale.story.catalog_bets()
+        else:
+            doc["bets"] = self.test_bets()
         return doc
+
+    def test_bets(self) -> list[dict]:
+        """Bets for the tests' histories, shipped mid-history with windows inside the data:
+        weekly org-wide and team bets judged on the data, one with too few weeks, and a
+        monthly one still in progress."""
+        weeks = self.scale.days // 7
+        mid = weeks // 2
+        ship = (self.start + timedelta(weeks=mid, days=2)).date()
+        # The first month has no active customers yet (no rate): the monthly bet ships in the
+        # third month, its one-month baseline the second.
+        month = self.start.date().replace(day=1)
+        monthly_ship = (month + timedelta(days=62)).replace(day=10)
+        team = self.teams[0].name
+        baseline = max(1, min(3, mid))
+        evaluation = max(1, weeks - mid - 1)
+
+        def bet(bet_id: str, kpi: str, direction: str, shipped_on: date, **more) -> dict:
+            return {
+                "id": bet_id,
+                "constraint": f"The {kpi.replace('_', ' ')} holds the roadmap back.",
+                "bet": f"An investment aimed at {kpi.replace('_', ' ')}.",
+                "kpi": kpi,
+                "direction": direction,
+                "shipped_on": shipped_on.isoformat(),
+                **more,
+            }
+
+        return [
+            bet(
+                "ship-more",
+                "deployments",
+                "up",
+                ship,
+                baseline_periods=baseline,
+                evaluation_periods=evaluation,
+            ),
+            bet(
+                f"{team}-incidents",
+                "incidents",
+                "down",
+                ship,
+                team=team,
+                baseline_periods=baseline,
+                evaluation_periods=evaluation,
+            ),
+            bet(
+                "fewer-incidents",
+                "incidents",
+                "down",
+                ship,
+                baseline_periods=max(1, min(2, mid)),
+                evaluation_periods=2,
+            ),
+            bet(
+                f"{team}-platform-time",
+                "platform_share",
+                "up",
+                ship,
+                team=team,
+                baseline_periods=baseline,
+                evaluation_periods=evaluation,
+            ),
+            bet(
+                "trust", "trust_tickets_per_1k_customers", "down", monthly_ship, baseline_periods=1
+            ),
+        ]

@@ -39,6 +39,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "mart_capacity_allocation": ("week_start", "team", "category"),
     "kpi_scorecard": ("month_start", "kpi"),
     "kpi_coverage": ("metric",),
+    "mart_platform_bets": ("bet_id",),
 }
 
 

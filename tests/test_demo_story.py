@@ -35,7 +35,8 @@ def demo():
     models = (GitHubModel(org), PagerDutyModel(org), ZendeskModel(org))
     catalog = parse_catalog(org.catalog())
     records = truth.records_from_models(*models, org.now0, catalog)
-    tables = truth.kpi_truth_from_records(catalog, records, billing_rows(org))
+    # As of the end of the history, as a sync at that moment records it.
+    tables = truth.kpi_truth_from_records(catalog, records, billing_rows(org), as_of=org.now0)
     return org, records, tables
 
 
@@ -181,3 +182,17 @@ def test_the_demo_catalog_names_the_themes_and_the_bets():
         assert b["kpi"] in kpis and b["direction"] in ("up", "down")
         assert b["constraint"] and b["bet"]
         assert org.start.date() < b["shipped_on"] < org.now0.date()
+
+
+def test_the_bets_ledger_tells_the_demo_story(demo):
+    """The ledger's truth: one bet that worked, one within the noise, one still running."""
+    _, _, tables = demo
+    ledger = {r["bet_id"]: r for r in tables["mart_platform_bets"]}
+    assert {b: r["verdict"] for b, r in ledger.items()} == {
+        "deploy-safety": "improved",
+        "data-reconciliation": "inconclusive",
+        "access-controls": "in_progress",
+    }
+    safety = ledger["deploy-safety"]
+    assert (safety["n_before"], safety["n_after"]) == (8, 8)
+    assert safety["change"] < -2 * safety["standard_error"]

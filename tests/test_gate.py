@@ -302,3 +302,46 @@ def test_postgres_volume_check_finds_the_quiet_week(pg_dsn):
         ("tickets_weekly_volume", "warn")
     ]
     assert "0 tickets in the week of 2026-03-02" in report(results)
+
+
+BETS = """create table marts_build.mart_platform_bets as select * from (values
+  ('deploy-safety', 'all', 'change_failure_rate', 'down', date '2026-03-18',
+   date '2026-01-12', date '2026-03-02', date '2026-03-23', date '2026-05-11',
+   0.16, 0.07, -0.09, -56.25, 8, 8, 0.02, 'improved', 'c', 'b', date '2026-01-05'),
+  ('early-bet', 'checkout', 'deployments', 'up', date '2026-01-21',
+   date '2025-11-24', date '2026-01-12', date '2026-01-26', date '2026-03-16',
+   10.0, 12.0, 2.0, 20.0, 2, 8, null, 'insufficient_data', 'c', 'b', date '2026-01-05')
+) t(bet_id, team, kpi, direction, shipped_on, baseline_start, baseline_end, evaluation_start,
+    evaluation_end, before_value, after_value, change, change_pct, n_before, n_after,
+    standard_error, verdict, constraint_text, bet_text, first_period_with_data)"""
+
+
+def test_a_bet_whose_baseline_starts_before_the_data_warns_naming_it():
+    con = duckdb.connect()
+    con.execute("create schema marts_build")
+    con.execute(BETS)
+    results = validate_duckdb(
+        con, "marts_build", "mart_platform_bets", parameters(None, GateSettings(), NOW)
+    )
+    found = [(f.suite, f.severity, f.examples) for r in results for f in r.failures]
+    assert [(suite, severity) for suite, severity, _ in found] == [
+        ("bets_baseline_in_data", "warn")
+    ]
+    text = report(results)
+    assert (
+        "bet early-bet: its baseline starts 2025-11-24, before the first period with data of "
+        "deployments (checkout), 2026-01-05"
+    ) in text
+    assert "deploy-safety" not in text
+
+
+def test_a_bet_whose_windows_are_out_of_order_blocks():
+    con = duckdb.connect()
+    con.execute("create schema marts_build")
+    # An evaluation that starts before the ship date: the ledger compares the wrong periods.
+    con.execute(BETS.replace("date '2026-03-23'", "date '2026-03-09'"))
+    results = validate_duckdb(
+        con, "marts_build", "mart_platform_bets", parameters(None, GateSettings(), NOW)
+    )
+    blocking = [(f.column, [e["bet_id"] for e in f.examples]) for r in results for f in r.blocking]
+    assert blocking == [("evaluation_start", ["deploy-safety"])]

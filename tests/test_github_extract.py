@@ -48,8 +48,8 @@ def ghsim():
 @pytest.fixture(autouse=True)
 def quick_waits(monkeypatch):
     """Rate-limit waits in seconds, not minutes: the policy's knobs, shrunk."""
-    monkeypatch.setattr(gh, "SECONDARY_MIN_WAIT", 0.05)
-    monkeypatch.setattr(gh, "RESET_MARGIN", 0.0)
+    monkeypatch.setattr(gh.client, "SECONDARY_MIN_WAIT", 0.05)
+    monkeypatch.setattr(gh.client, "RESET_MARGIN", 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -375,7 +375,7 @@ def test_filtered_run_listing_cap_is_windowed(ghsim, tmp_path, monkeypatch):
     """A filtered Actions runs listing serves at most 1,000 results (shrunk to 10 here).
     Bug: one ``created>=`` listing silently stops at the cap; windows must be split."""
     ghsim.github.filtered_cap = 10
-    monkeypatch.setattr(gh, "RUN_LISTING_CAP", 10)
+    monkeypatch.setattr(gh.deployments, "RUN_LISTING_CAP", 10)
     sync(ghsim, tmp_path, only=["repositories", "workflow_runs"])
     truth = ghsim.github_model.truth_by_key(ghsim.clock.now())["workflow_runs"]
     assert len(truth) > 4 * 10

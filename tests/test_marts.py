@@ -9,7 +9,8 @@ from simulator.org import Scale
 from tests.conftest import fresh_database
 from tests.marts_support import KEYS, build_marts, diff_table, read_table
 
-SCALE = Scale(teams=3, repos_per_team=2, members_per_team=3, days=42, customers=20)
+# Seven weeks: room for a bet's 3-week baseline, its ship week and a 3-week evaluation.
+SCALE = Scale(teams=3, repos_per_team=2, members_per_team=3, days=49, customers=20)
 SEEDS = (7, 11)
 
 

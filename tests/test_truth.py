@@ -1,4 +1,4 @@
-"""The KPI ground truth (simulator/truth.py): its tricky rules on small hand-made records,
+"""The KPI ground truth (simulator/truth/): its tricky rules on small hand-made records,
 with every expected figure written out, and invariants on a real simulated organisation."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from platform_kpis.catalog import parse_catalog
-from simulator import truth, truth_decision
+from simulator import truth
 from simulator.app import Simulator
 from simulator.truth import (
     Teams,
@@ -24,6 +24,7 @@ from simulator.truth import (
     resolved_at,
     week_range,
 )
+from simulator.truth import as_of as truth_decision
 from tests.conftest import SMALL
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday
