@@ -141,11 +141,16 @@ def test_a_bad_setting_fails_fast_naming_the_variable(gateway, tmp_path):
 def test_transient_errors_keep_the_step_retries(gateway, tmp_path, monkeypatch):
     """A server error that outlasts the client's own attempts is retried by Dagster (here
     without the production pauses), unlike a 401 or a 403."""
-    import extractors.github
+    import extractors.sources
     import orchestration.raw_assets as raw
 
+    make_client = extractors.sources.make_client
     monkeypatch.setattr(raw, "EXTRACTION_RETRY", dg.RetryPolicy(max_retries=2, delay=0))
-    monkeypatch.setattr(extractors.github, "RetryPolicy", lambda: FAST)
+    monkeypatch.setattr(
+        extractors.sources,
+        "make_client",
+        lambda source, settings, retry: make_client(source, settings, FAST),
+    )
     gateway.statuses["github"] = 500
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
