@@ -166,6 +166,11 @@ def run_nightly() -> int:
             run_config=quiet, instance=dg.DagsterInstance.get(), raise_on_error=False
         )
     )
+    # A failed run's summary file and webhook, as the daemon's run-failure sensor writes them.
+    if not result.success:
+        from orchestration.monitoring import report_run_failure
+
+        report_run_failure(dg.DagsterInstance.get(), result.dagster_run)
     settings = Settings.from_env()
     console.print_sync_table(settings)
     console.print_scorecard(settings)

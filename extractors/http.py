@@ -1,15 +1,18 @@
 """One HTTP session factory for every source: timeouts, retries, rate limits, statistics.
 
 Retriable: connection errors, timeouts, 5xx, truncated or malformed JSON bodies, and rate
-limits (each source says how long to wait through its ``RateLimitPolicy``). Fatal: 401, 404
-and other 4xx, raised as :class:`ExtractError` subclasses whose messages hold no secret.
+limits (each source says how long to wait through its ``RateLimitPolicy``); when they outlast
+every attempt the error is ``transient``. Fatal: 401, 403, 404 and other 4xx, raised as
+:class:`ExtractError` subclasses. An error's text summarises the response (status and the
+API's own error fields), never its raw body: a gateway that echoes request headers would put
+the credential there. The client remembers its credentials so that nothing the project writes
+repeats them (:mod:`platform_kpis.redact`).
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,9 +22,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from extractors.errors import AuthError, ExtractError, NotFoundError
+from extractors.errors import AuthError, ExtractError, ForbiddenError, NotFoundError
+from platform_kpis.redact import logger, redact, remember_header
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 @dataclass
@@ -81,6 +85,8 @@ class HttpClient:
         self._session = requests.Session()
         self._session.headers.update(self.default_headers)
         self._session.headers.update(self.auth_headers)
+        for value in self.auth_headers.values():
+            remember_header(value)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -126,34 +132,18 @@ class HttpClient:
                         f"still rate limited after {throttles - 1} waits on GET {shown}",
                         source=self.source,
                         stream=stream,
+                        transient=True,
                     )
                 log.info("%s rate limited on %s; waiting %.1fs", self.source, shown, wait)
                 self.stats.retries += 1
                 self.stats.throttled_seconds += wait
                 self.sleep(wait)
                 continue
-            if resp.status_code == 401:
-                raise AuthError(
-                    f"401 Unauthorized on GET {shown}: check {self.credential_name}",
-                    source=self.source,
-                    stream=stream,
-                )
-            if resp.status_code == 404:
-                raise NotFoundError(
-                    f"404 Not Found on GET {shown} (missing, or "
-                    f"{self.credential_name} may not see it)",
-                    source=self.source,
-                    stream=stream,
-                )
             if resp.status_code >= 500:
-                self._retry_or_raise(attempt, stream, f"{resp.status_code} on GET {shown}")
+                self._retry_or_raise(attempt, stream, f"{summary(resp)} on GET {shown}")
                 continue
             if resp.status_code >= 400:
-                raise ExtractError(
-                    f"{resp.status_code} on GET {shown}: {_brief(resp)}",
-                    source=self.source,
-                    stream=stream,
-                )
+                raise self._client_error(resp, shown, stream)
             return resp
 
     def get_json(
@@ -185,14 +175,38 @@ class HttpClient:
                         f"malformed JSON from GET {shown} after {attempt} attempts",
                         source=self.source,
                         stream=stream,
+                        transient=True,
                     ) from None
                 self.stats.retries += 1
                 self.sleep(self.retry.backoff(attempt))
 
+    def _client_error(self, resp: requests.Response, shown: str, stream: str | None):
+        what = f"{summary(resp)} on GET {shown}"
+        if resp.status_code == 401:
+            return AuthError(
+                f"{what}: check {self.credential_name}", source=self.source, stream=stream
+            )
+        if resp.status_code == 403:
+            return ForbiddenError(
+                f"{what}: {self.credential_name} may not read this",
+                source=self.source,
+                stream=stream,
+            )
+        if resp.status_code == 404:
+            return NotFoundError(
+                f"{what} (missing, or {self.credential_name} may not see it)",
+                source=self.source,
+                stream=stream,
+            )
+        return ExtractError(what, source=self.source, stream=stream)
+
     def _retry_or_raise(self, attempt: int, stream: str | None, what: str) -> None:
         if attempt >= self.retry.max_attempts:
             raise ExtractError(
-                f"{what}, gave up after {attempt} attempts", source=self.source, stream=stream
+                f"{what}, gave up after {attempt} attempts",
+                source=self.source,
+                stream=stream,
+                transient=True,
             )
         self.stats.retries += 1
         self.sleep(self.retry.backoff(attempt))
@@ -228,5 +242,38 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _brief(resp: requests.Response) -> str:
-    return resp.text[:300].replace("\n", " ")
+# The longest API error message an error text repeats; longer ones are cut.
+MAX_API_MESSAGE = 200
+
+
+def summary(resp: requests.Response) -> str:
+    """``403 Forbidden`` plus the API's own error fields when the body is JSON: GitHub's
+    ``message``, PagerDuty's ``error.code``/``error.message``/``error.errors``, Zendesk's
+    ``error`` (a string or ``{title, message}``) and ``description``. Never the raw body."""
+    head = f"{resp.status_code} {resp.reason or ''}".strip()
+    try:
+        body = json.loads(resp.content) if resp.content else None
+    except ValueError:
+        body = None
+    fields = _api_error_fields(body) if isinstance(body, dict) else []
+    texts = [" ".join(str(f).split()) for f in fields if f]
+    # "404 Not Found (Not Found)" says nothing twice.
+    texts = [t for t in texts if t.lower() != (resp.reason or "").lower()]
+    said = "; ".join(redact(t)[:MAX_API_MESSAGE] for t in texts)
+    return f"{head} ({said})" if said else head
+
+
+def _api_error_fields(body: dict[str, Any]) -> list[object]:
+    fields: list[object] = [body.get("message")]
+    error = body.get("error")
+    if isinstance(error, dict):  # PagerDuty {code, message, errors}; Zendesk {title, message}
+        code = error.get("code")
+        fields += [f"code {code}" if code is not None else None, error.get("title")]
+        fields += [error.get("message")]
+        errors = error.get("errors")
+        if isinstance(errors, list):
+            fields += [e for e in errors if isinstance(e, str)]
+    elif isinstance(error, str):  # Zendesk {error, description}
+        fields.append(error)
+    fields.append(body.get("description"))
+    return fields

@@ -22,7 +22,6 @@ records of that boundary second already read are dropped, so no 400 is ever prov
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,8 +44,9 @@ from extractors.base import (
 from extractors.errors import ExtractError, RecordError
 from extractors.http import HttpClient, RetryPolicy, header_float
 from platform_kpis.config import Settings
+from platform_kpis.redact import logger
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 SOURCE = "pagerduty"
 CREDENTIAL = "PAGERDUTY_API_TOKEN"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from extractors.base import ReadContext, Stream
 from extractors.rawstore import SourceStore, SyncStatus
+from platform_kpis.redact import logger, redact
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 @dataclass
@@ -64,7 +64,7 @@ def sync_stream(
         delta.retries,
         round(delta.throttled_seconds, 3),
         stream.cursor_of(state),
-        None if error is None else f"{type(error).__name__}: {error}",
+        None if error is None else redact(f"{type(error).__name__}: {error}"),
     )
     store.write_status(
         SyncStatus(

@@ -13,6 +13,9 @@ import dagster as dg
 import requests
 
 from expectations.report import REPORT_KEY, Finding, gate_text
+from platform_kpis.redact import logger, redact
+
+log = logger(__name__)
 
 # The nightly run plus slack: a raw asset older than this is stale.
 RAW_FRESHNESS = timedelta(hours=26)
@@ -78,22 +81,52 @@ def _failure_dir() -> Path:
     return home / "run_failures"
 
 
-@dg.run_failure_sensor(name="run_failure_summary", default_status=dg.DefaultSensorStatus.RUNNING)
-def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
-    events = [e for e in context.get_step_failure_events()]
-    run_id = context.dagster_run.run_id
-    gate = gate_report(run_check_evaluations(context.instance, run_id))
-    summary = failure_summary(context.dagster_run, events, gate)
+def report_run_failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
+    """Write a failed run's summary to ``run_failures/<run id>.txt`` and post it to
+    ``PLATFORM_KPIS_FAILURE_WEBHOOK``; returns the summary, or None when this run was already
+    reported. Both the daemon's sensor and the CLI (whose in-process runs a daemon watching
+    the same instance also sees) call it: the file is created exclusively, so one of them
+    reports. Every credential is redacted from the text first."""
+    events = [
+        e.dagster_event
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        if e.dagster_event
+    ]
+    gate = gate_report(run_check_evaluations(instance, run.run_id))
+    summary = redact(failure_summary(run, events, gate))
     out = _failure_dir()
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{context.dagster_run.run_id}.txt").write_text(summary + "\n")
-    context.log.error(summary)
+    try:
+        with open(out / f"{run.run_id}.txt", "x") as f:
+            f.write(summary + "\n")
+    except FileExistsError:
+        return None
     webhook = os.environ.get("PLATFORM_KPIS_FAILURE_WEBHOOK")
     if webhook:
-        # Slack-compatible body; the URL itself is a secret and is never logged.
+        _post(webhook, summary)
+    return summary
+
+
+def _post(webhook: str, summary: str) -> None:
+    # Slack-compatible body. The URL itself is a secret: a failed post is reported without it.
+    try:
         requests.post(
             webhook,
             data=json.dumps({"text": summary}),
             headers={"Content-Type": "application/json"},
             timeout=10,
+        ).raise_for_status()
+    except requests.RequestException as exc:
+        status = getattr(exc.response, "status_code", None)
+        log.warning(
+            "could not post the failure summary to PLATFORM_KPIS_FAILURE_WEBHOOK: %s%s",
+            type(exc).__name__,
+            f" (HTTP {status})" if status else "",
         )
+
+
+@dg.run_failure_sensor(name="run_failure_summary", default_status=dg.DefaultSensorStatus.RUNNING)
+def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
+    summary = report_run_failure(context.instance, context.dagster_run)
+    if summary:
+        context.log.error(summary)

@@ -9,7 +9,7 @@ import dagster as dg
 
 from extractors.rawstore import SourceStore, open_store
 from platform_kpis.catalog import Catalog, load_catalog
-from platform_kpis.config import DEMO_CATALOG, Secret, Settings
+from platform_kpis.config import DEMO_CATALOG, Secret, Settings, SettingsError
 
 
 class SourceApis(dg.ConfigurableResource):
@@ -60,7 +60,13 @@ class Warehouse(dg.ConfigurableResource):
     def history_start_at(self) -> datetime | None:
         if not self.history_start:
             return None
-        return datetime.fromisoformat(self.history_start).replace(tzinfo=UTC)
+        try:
+            return datetime.fromisoformat(self.history_start).replace(tzinfo=UTC)
+        except ValueError:
+            raise SettingsError(
+                f"PLATFORM_KPIS_HISTORY_START must be an ISO date such as 2025-01-01, "
+                f"not {self.history_start!r}"
+            ) from None
 
 
 def _env_or_none(name: str) -> dg.EnvVar | None:

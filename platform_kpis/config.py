@@ -33,6 +33,10 @@ class Secret:
     __str__ = __repr__
 
 
+class SettingsError(ValueError):
+    """An environment variable holds a value the pipeline cannot use; the message names it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     github_api_url: str = "https://api.github.com"
@@ -52,9 +56,11 @@ class Settings:
         env = os.environ if env is None else env
         target = env.get("PLATFORM_KPIS_TARGET", "duckdb").strip().lower()
         if target not in ("duckdb", "postgres"):
-            raise ValueError(f"PLATFORM_KPIS_TARGET must be 'duckdb' or 'postgres', not {target!r}")
+            raise SettingsError(
+                f"PLATFORM_KPIS_TARGET must be 'duckdb' or 'postgres', not {target!r}"
+            )
         if target == "postgres" and not env.get("PLATFORM_KPIS_PG_DSN"):
-            raise ValueError("PLATFORM_KPIS_TARGET=postgres needs PLATFORM_KPIS_PG_DSN")
+            raise SettingsError("PLATFORM_KPIS_TARGET=postgres needs PLATFORM_KPIS_PG_DSN")
         catalog = env.get("PLATFORM_KPIS_CATALOG")
         return cls(
             github_api_url=env.get("GITHUB_API_URL") or cls.github_api_url,

@@ -4,7 +4,6 @@ workflow runs, and the compares between consecutive production deployments.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,8 +46,9 @@ from extractors.github.client import (
     _repos_with_signal,
     _time,
 )
+from platform_kpis.redact import logger
 
-log = logging.getLogger(__package__)  # "extractors.github", as before the split
+log = logger(__package__)  # "extractors.github", as before the split
 
 
 # --- deployments --------------------------------------------------------------------------
