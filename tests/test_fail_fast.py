@@ -56,11 +56,12 @@ def failed_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
 
 
 def test_a_refused_credential_fails_the_cli_run_in_seconds_with_a_summary(
-    gateway, tmp_path, capsys, monkeypatch
+    gateway, tmp_path, capsys
 ):
     # The nightly job as `tasks.py run` executes it (the demo would bring its own simulator).
     from commandline.main import run_nightly
 
+    (tmp_path / "dagster").mkdir()
     env = {
         **gateway.env(),
         "PLATFORM_KPIS_HOME": str(tmp_path / "home"),
