@@ -118,10 +118,11 @@ def print_scorecard(settings: Settings) -> None:
         print("\nthe published scorecard is empty")
         return
     print(f"\nscorecard, {rows[0][0]:%B %Y} (org-wide, the last complete month)")
-    print(f"{'kpi':28} {'value':>12} {'previous':>12} {'change %':>9} {'n':>6}")
+    width = max(len("kpi"), *(len(row[1]) for row in rows))  # theme KPIs have long names
+    print(f"{'kpi':{width}} {'value':>12} {'previous':>12} {'change %':>9} {'n':>6}")
     for _, kpi, value, previous, change, n in rows:
         print(
-            f"{kpi:28} {_fmt(value):>12} {_fmt(previous):>12} {_fmt(change):>9} "
+            f"{kpi:{width}} {_fmt(value):>12} {_fmt(previous):>12} {_fmt(change):>9} "
             f"{'' if n is None else n:>6}"
         )
     print(f"\npublished marts: {where}; open it read-only from a BI tool")

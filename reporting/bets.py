@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from platform_kpis.kpis import WEEK, kpi_period
 from reporting import formatting as fmt
 from reporting.figure import Figure
 from reporting.marts import Publication
@@ -81,7 +83,7 @@ def build(pub: Publication) -> tuple[list[Bet], str | None]:
         verdict = r.get("verdict") or ""
         words = VERDICTS.get(verdict, verdict.replace("_", " "))
         if verdict == "in_progress" and r.get("evaluation_end"):
-            words += f" The verdict comes after {fmt.when(r['evaluation_end'])}."
+            words += f" The verdict comes after {fmt.when(_period_end(kpi, r['evaluation_end']))}."
         bets.append(
             Bet(
                 bet_id=r["bet_id"],
@@ -103,3 +105,11 @@ def build(pub: Publication) -> tuple[list[Bet], str | None]:
             )
         )
     return bets, None
+
+
+def _period_end(kpi: str, last_period_start: dt.date) -> dt.date:
+    """The day after the evaluation's last period (the mart gives that period's first day)."""
+    if kpi_period(kpi) == WEEK:
+        return last_period_start + dt.timedelta(days=7)
+    month = last_period_start.month
+    return dt.date(last_period_start.year + month // 12, month % 12 + 1, 1)

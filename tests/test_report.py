@@ -157,3 +157,15 @@ def test_reads_the_postgres_publication(tmp_path, pg_dsn):
     finally:
         con.close()
     assert "Scorecard, January 2026" in text and "postgres schema marts" in text
+
+
+def test_an_unfinished_bet_names_the_day_its_window_ends():
+    from reporting.bets import _period_end
+
+    # The mart gives the first day of the evaluation's last period; the verdict comes the day
+    # after that period: a week later for a weekly KPI, the next month for a monthly one.
+    assert _period_end("change_failure_rate", dt.date(2026, 10, 5)) == dt.date(2026, 10, 12)
+    assert _period_end("trust_tickets_per_1k_customers", dt.date(2026, 10, 1)) == dt.date(
+        2026, 11, 1
+    )
+    assert _period_end("cost_per_customer", dt.date(2026, 12, 1)) == dt.date(2027, 1, 1)
