@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from reporting import bets, capacity, health, report_path, scorecard, trends
+from reporting import bets, capacity, health, pains, report_path, scorecard, trends
 from reporting.marts import Publication, open_publication
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,6 +43,8 @@ def render(pub: Publication, now: dt.datetime) -> tuple[str, scorecard.Scorecard
         built_at=now.strftime("%Y-%m-%d %H:%M UTC"),
         source=pub.where if pub.dialect == "postgres" else "the published marts",
         scorecard=card,
+        pains=pains.build(card),
+        pain_note=pains.missing_note,
         trends=trends.build(pub, billing_missing),
         capacity=capacity.build(pub),
         bets=bet_list,

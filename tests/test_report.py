@@ -169,3 +169,24 @@ def test_an_unfinished_bet_names_the_day_its_window_ends():
         2026, 11, 1
     )
     assert _period_end("cost_per_customer", dt.date(2026, 12, 1)) == dt.date(2027, 1, 1)
+
+
+def test_each_platform_pain_is_backed_by_scorecard_figures():
+    from reporting import pains
+    from reporting.scorecard import Row, Scorecard
+
+    rows = [
+        Row(k, k, "1", "1", "+0.0%", "1")
+        for k in ("lead_time_p50_hours", "change_failure_rate", "trust_tickets_per_1k_customers")
+    ]
+    found = {
+        t.pain: t for t in pains.build(Scorecard("May 2026", dt.date(2026, 5, 1), rows, [], []))
+    }
+    assert [r.kpi for r in found["Fragile releases"].rows] == [
+        "lead_time_p50_hours",
+        "change_failure_rate",
+    ]
+    assert found["Fragile releases"].missing == ["lead_time_p95_hours"]
+    # Without an enterprise-blocker theme in the catalog, the report says how to get one.
+    (missing,) = found["Inconsistent permissions and audit"].missing
+    assert "ticket_themes" in pains.missing_note(missing)

@@ -24,7 +24,14 @@ from tests.report_support import Shown, assert_figures_match, parse_where
 
 SCALE = Scale(teams=2, repos_per_team=2, members_per_team=3, days=42, customers=15)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SECTIONS = ("Scorecard", "Trends", "Capacity allocation", "Platform bets", "Data health")
+SECTIONS = (
+    "Scorecard",
+    "From platform pain to business outcome",
+    "Trends",
+    "Capacity allocation",
+    "Platform bets",
+    "Data health",
+)
 # A proxy nobody listens on: should the page try the network despite the offline emulation,
 # the request fails and is counted below.
 NOWHERE_PROXY = ("--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>")
