@@ -29,6 +29,16 @@ from expectations.history import (
     snapshot_statements,
 )
 
+# dbt builds every model of its marts folder into marts_build (dbt_project.yml), and every one
+# of them is published: the folder is the one list of published marts.
+DBT_MARTS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "marts"
+
+
+def mart_names() -> tuple[str, ...]:
+    """The dbt marts the gate checks and publication copies to schema ``marts``."""
+    return tuple(sorted(p.stem for p in DBT_MARTS_DIR.rglob("*.sql")))
+
+
 PUBLISHED_SCHEMA = "marts"
 # Not "marts.duckdb": DuckDB names a file's catalog after it, and "marts.kpi_x" would then be
 # ambiguous between the catalog and the schema.

@@ -18,6 +18,7 @@ from expectations.history import CheckOutcome, Publication, new_publication, syn
 from expectations.publish import (
     PUBLISHED_SCHEMA,
     ensure_bi_role,
+    mart_names,
     publish_duckdb,
     publish_postgres,
     published_path,
@@ -27,23 +28,7 @@ from expectations.settings import GateSettings, with_environment
 from orchestration.resources import Warehouse
 
 BUILD_SCHEMA = "marts_build"
-MARTS = (
-    "fct_deployments",
-    "fct_changes",
-    "fct_incidents",
-    "fct_tickets",
-    "kpi_delivery_weekly",
-    "kpi_incidents_weekly",
-    "kpi_support_monthly",
-    "kpi_support_themes_monthly",
-    "kpi_cost_to_serve_monthly",
-    "mart_capacity_allocation",
-    "kpi_scorecard",
-    "kpi_coverage",
-    "mart_platform_bets",
-    "pipeline_sync_status",
-    "kpi_restatements",
-)
+MARTS = mart_names()
 DEFAULT_BI_ROLE = "platform_kpis_bi"
 
 
