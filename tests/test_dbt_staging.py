@@ -1368,6 +1368,14 @@ def test_raw_tables_are_the_dbt_sources():
     declared: dict[str, set[str]] = {}
     for path in (DBT_DIR / "models" / "staging").glob("*/_*__sources.yml"):
         for source in yaml.safe_load(path.read_text())["sources"]:
+            if source["name"] == "history":
+                # Written by the publish step after dbt (expectations/history.py): an asset key
+                # pointing there would make the graph a cycle.
+                assert "config" not in source and {t["name"] for t in source["tables"]} == {
+                    "publications",
+                    "scorecard_snapshots",
+                }
+                continue
             for table in source["tables"]:
                 key = table["config"]["meta"]["dagster"]["asset_key"]
                 assert key[-1] == table["name"]
