@@ -113,7 +113,7 @@ def run_checks(context: dg.AssetExecutionContext) -> list[CheckOutcome]:
     from orchestration.monitoring import run_check_evaluations
 
     outcomes = []
-    for evaluation in run_check_evaluations(context.instance, context.run_id):
+    for evaluation in run_check_evaluations(context.instance, context.run.run_id):
         if REPORT_KEY not in evaluation.metadata:
             continue  # not a gate check (dbt tests, freshness)
         warnings = evaluation.metadata.get(WARNINGS_KEY)

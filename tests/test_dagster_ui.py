@@ -127,7 +127,9 @@ def test_nightly_job_through_graphql(dagster_dev):
     tool = REPO_ROOT.parent / "shared" / "tools" / "check_contract.py"
     if tool.exists():
         done = subprocess.run(
-            [sys.executable, str(tool), str(published)], capture_output=True, text=True
+            [sys.executable, str(tool), str(published), "--version", "2"],
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, done.stdout
 

@@ -42,7 +42,9 @@ def test_clean_night_publishes_every_contract_table(night_one):
     tool = REPO_ROOT.parent / "shared" / "tools" / "check_contract.py"
     if not tool.exists():
         pytest.skip("shared/tools/check_contract.py is not beside the repository")
-    done = subprocess.run([sys.executable, str(tool), str(path)], capture_output=True, text=True)
+    # Version 2: the decision layer (completeness, themes, bets, publications, restatements).
+    cmd = [sys.executable, str(tool), str(path), "--version", "2"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "contract holds" in done.stdout
 
