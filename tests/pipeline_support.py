@@ -56,3 +56,19 @@ def materialized(result: dg.ExecuteInProcessResult) -> set[tuple[str, ...]]:
         tuple(e.event_specific_data.materialization.asset_key.path)
         for e in result.get_asset_materialization_events()
     }
+
+
+def source_apis(env: dict[str, str]):
+    """The APIs resource for the base URLs and credentials of a simulator's (or a test
+    server's) environment, as plain values (production reads them as EnvVars)."""
+    from orchestration.resources import SourceApis
+
+    return SourceApis(
+        github_api_url=env["GITHUB_API_URL"],
+        github_token=env["GITHUB_TOKEN"],
+        pagerduty_api_url=env["PAGERDUTY_API_URL"],
+        pagerduty_api_token=env["PAGERDUTY_API_TOKEN"],
+        zendesk_url=env["ZENDESK_URL"],
+        zendesk_email=env["ZENDESK_EMAIL"],
+        zendesk_api_token=env["ZENDESK_API_TOKEN"],
+    )

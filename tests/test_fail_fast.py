@@ -10,7 +10,7 @@ import pytest
 from extractors.rawstore import SOURCES
 from platform_kpis.config import DEMO_CATALOG
 from tests.marts_support import environment
-from tests.pipeline_support import run_nightly
+from tests.pipeline_support import run_nightly, source_apis
 from tests.test_secrets import FAST, Gateway
 
 RETRY_EVENTS = (dg.DagsterEventType.STEP_UP_FOR_RETRY, dg.DagsterEventType.STEP_RESTARTED)
@@ -102,19 +102,11 @@ def test_a_broken_catalog_fails_fast_naming_the_file(tmp_path):
 
 
 def _resources(gateway: Gateway, home, **warehouse):
-    from orchestration.resources import SourceApis, Warehouse
+    from orchestration.resources import Warehouse
 
     env = gateway.env()
     return {
-        "apis": SourceApis(
-            github_api_url=env["GITHUB_API_URL"],
-            github_token=env["GITHUB_TOKEN"],
-            pagerduty_api_url=env["PAGERDUTY_API_URL"],
-            pagerduty_api_token=env["PAGERDUTY_API_TOKEN"],
-            zendesk_url=env["ZENDESK_URL"],
-            zendesk_email=env["ZENDESK_EMAIL"],
-            zendesk_api_token=env["ZENDESK_API_TOKEN"],
-        ),
+        "apis": source_apis(env),
         "warehouse": Warehouse(home=str(home), catalog_path=str(DEMO_CATALOG), **warehouse),
     }
 

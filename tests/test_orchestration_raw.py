@@ -6,24 +6,17 @@ import dagster as dg
 
 from extractors.rawstore import SOURCES, open_store
 from orchestration.raw_assets import raw_assets
-from orchestration.resources import SourceApis, Warehouse
+from orchestration.resources import Warehouse
 from platform_kpis.config import Secret
 from simulator.app import Simulator
 from tests.conftest import SMALL
+from tests.pipeline_support import source_apis
 
 
 def _resources(sim: Simulator, home, catalog_path) -> dict:
     env = sim.env()
     return {
-        "apis": SourceApis(
-            github_api_url=env["GITHUB_API_URL"],
-            github_token=env["GITHUB_TOKEN"],
-            pagerduty_api_url=env["PAGERDUTY_API_URL"],
-            pagerduty_api_token=env["PAGERDUTY_API_TOKEN"],
-            zendesk_url=env["ZENDESK_URL"],
-            zendesk_email=env["ZENDESK_EMAIL"],
-            zendesk_api_token=env["ZENDESK_API_TOKEN"],
-        ),
+        "apis": source_apis(env),
         "warehouse": Warehouse(
             home=str(home),
             catalog_path=str(catalog_path),
